@@ -1,0 +1,4 @@
+export * from './codes.js';
+export * from './streams.js';
+export * from './messages.js';
+export * from './validate.js';
