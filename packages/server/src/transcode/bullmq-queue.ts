@@ -1,0 +1,256 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  errorMessage,
+  FfmpegNotFoundError,
+  InvalidJobError,
+  isTransient,
+  TranscodeCancelledError,
+  UnknownPresetError,
+  WorkerShutdownError,
+} from './errors.js';
+import type { TranscodeJob, TranscodeReporter } from './events.js';
+import { checkFfmpeg } from './ffmpeg.js';
+import { JobProgress } from './job-progress.js';
+import { JobRun, validateJob, type EngineOptions } from './job-runner.js';
+import { PRESET_NAMES, resolvePresets } from './presets.js';
+import type { RetryOptions, TranscodeQueue } from './queue.js';
+
+/** Where the queue lives in Redis; every producer and worker of one queue must agree. */
+export interface BullMqLocation {
+  redisUrl: string;
+  /** Default `transcode`. */
+  queueName?: string;
+  /** Key prefix. Default `herald`. */
+  prefix?: string;
+}
+
+/** Job data in Redis: the job, plus which formats an earlier attempt finished. */
+interface StoredJob extends TranscodeJob {
+  completed_formats?: string[];
+}
+
+const JOB_NAME = 'transcode';
+
+function location(loc: BullMqLocation): { name: string; prefix: string } {
+  return { name: loc.queueName ?? 'transcode', prefix: loc.prefix ?? 'herald' };
+}
+
+/** Pub/sub channel telling workers to abort a running job, and the flag key that covers a worker not yet subscribed. */
+function cancelChannel(loc: BullMqLocation): string {
+  const { name, prefix } = location(loc);
+  return `${prefix}:${name}:cancel`;
+}
+function cancelKey(loc: BullMqLocation, jobId: string): string {
+  return `${cancelChannel(loc)}:${jobId}`;
+}
+
+function redis(url: string): Redis {
+  // BullMQ requires maxRetriesPerRequest: null on connections that block.
+  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+}
+
+export interface BullMqQueueOptions extends BullMqLocation, RetryOptions {
+  /** Told `queued` on enqueue and `cancelled` when a waiting job is removed. Workers report the rest. */
+  reporter?: TranscodeReporter;
+  ffmpegPath?: string;
+  ffprobePath?: string;
+}
+
+/**
+ * The cluster queue: jobs are stored in Redis by BullMQ and run by `herald worker`
+ * processes (`startWorker`). A job survives the death of its worker: BullMQ's stalled
+ * check hands it to another worker, which skips the formats already finished.
+ */
+export class BullMqQueue implements TranscodeQueue {
+  readonly #opts: BullMqQueueOptions;
+  readonly #conn: Redis;
+  readonly #queue: Queue;
+
+  constructor(opts: BullMqQueueOptions) {
+    this.#opts = opts;
+    this.#conn = redis(opts.redisUrl);
+    this.#conn.on('error', () => undefined); // reconnects on its own; commands report failures
+    const { name, prefix } = location(opts);
+    this.#queue = new Queue(name, { connection: this.#conn, prefix });
+    this.#queue.on('error', () => undefined);
+  }
+
+  /** The underlying BullMQ queue, for metrics and admin tools. */
+  get queue(): Queue {
+    return this.#queue;
+  }
+
+  async enqueue(job: TranscodeJob): Promise<void> {
+    validateJob(job);
+    await this.#checkPresets(job.formats);
+    const backoff = this.#opts.backoffMs ?? 1000;
+    const data: StoredJob = { ...job };
+    const added = await this.#queue.add(JOB_NAME, data, {
+      jobId: job.job_id,
+      attempts: Math.max(1, this.#opts.attempts ?? 3),
+      backoff: { type: 'exponential', delay: backoff },
+      removeOnComplete: { age: 24 * 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+    // add() with an existing id returns the existing job instead of adding one.
+    if (added.timestamp && (added.data as StoredJob).input !== job.input) {
+      throw new InvalidJobError(`job ${job.job_id} already exists`);
+    }
+    if (this.#opts.reporter) await new JobProgress(job, this.#opts.reporter, {}).status('queued', 0, '已加入转码队列');
+  }
+
+  /**
+   * A waiting job is removed; a running one is told to stop through Redis pub/sub (and a
+   * flag key, for a worker that picks it up in between). Resolves before the worker stops.
+   */
+  async cancel(jobId: string): Promise<boolean> {
+    const job = await this.#queue.getJob(jobId);
+    if (!job) return false;
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed' || state === 'unknown') return false;
+    if (state !== 'active') {
+      try {
+        await job.remove();
+        if (this.#opts.reporter) {
+          const floor = typeof job.progress === 'number' ? job.progress : 0;
+          await new JobProgress(job.data as TranscodeJob, this.#opts.reporter, { floor }).status('cancelled', floor, '转码已取消');
+        }
+        return true;
+      } catch {
+        // Became active (locked) meanwhile: signal the worker instead.
+      }
+    }
+    await this.#conn.set(cancelKey(this.#opts, jobId), '1', 'EX', 24 * 3600);
+    await this.#conn.publish(cancelChannel(this.#opts), jobId);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue.close();
+    await this.#conn.quit().catch(() => undefined);
+  }
+
+  /** A server node may have no ffmpeg (workers do): then only the names are checked. */
+  async #checkPresets(formats: readonly string[]): Promise<void> {
+    try {
+      await resolvePresets(formats, this.#opts);
+    } catch (err) {
+      if (!(err instanceof FfmpegNotFoundError)) throw err;
+      const unknown = formats.filter((f) => !PRESET_NAMES.includes(f));
+      if (unknown.length > 0) throw new UnknownPresetError(unknown.join('", "'), PRESET_NAMES);
+    }
+  }
+}
+
+export interface StartWorkerOptions extends BullMqLocation, EngineOptions {
+  /** Jobs this process runs at once. Default 1. */
+  concurrency?: number;
+  /** How long a job's lock lives without renewal: a dead worker's job is retried after about this long. Default 30 s. */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose lock expired. Default 30 s. */
+  stalledIntervalMs?: number;
+  /** Times a job may lose its worker before it fails. Default 2. */
+  maxStalledCount?: number;
+}
+
+export interface TranscodeWorker {
+  readonly worker: Worker;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a BullMQ worker that runs transcode jobs; the body of `herald worker`.
+ * Checks ffmpeg first, so a missing binary is one clear FfmpegNotFoundError here.
+ *
+ * @example
+ * const w = await startWorker({ redisUrl: process.env.REDIS_URL!, concurrency: 2, reporter, outputDir: '/media' });
+ * process.on('SIGTERM', () => void w.close());
+ */
+export async function startWorker(opts: StartWorkerOptions): Promise<TranscodeWorker> {
+  await checkFfmpeg(opts);
+  const { name, prefix } = location(opts);
+  const conn = redis(opts.redisUrl);
+  const sub = redis(opts.redisUrl);
+  conn.on('error', () => undefined);
+  sub.on('error', () => undefined);
+  const controllers = new Map<string, AbortController>();
+  const channel = cancelChannel(opts);
+  sub.on('message', (ch: string, jobId: string) => {
+    if (ch === channel) controllers.get(jobId)?.abort(new TranscodeCancelledError());
+  });
+  await sub.subscribe(channel);
+
+  const processor = async (job: Job<StoredJob>, _token?: string, signal?: AbortSignal): Promise<unknown> => {
+    const id = job.id!;
+    const controller = new AbortController();
+    controllers.set(id, controller);
+    const onAbort = (): void => controller.abort(new TranscodeCancelledError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const floor = typeof job.progress === 'number' ? job.progress : 0;
+    const run = new JobRun(job.data, opts, {
+      floor,
+      // The highest value reported becomes the floor of a later attempt on another worker.
+      onReported: (p) => void job.updateProgress(p).catch(() => undefined),
+    });
+    try {
+      if (await conn.exists(cancelKey(opts, id))) controller.abort(new TranscodeCancelledError());
+      // Started more often than it failed: an earlier worker died holding it.
+      if (job.attemptsStarted > job.attemptsMade + 1 || job.stalledCounter > 0) {
+        await run.retrying(new Error('worker lost'), job.attemptsStarted);
+      }
+      const completed = [...(job.data.completed_formats ?? [])];
+      return await run.attempt({
+        signal: controller.signal,
+        completedFormats: completed,
+        onFormatDone: async (format) => {
+          completed.push(format);
+          await job.updateData({ ...job.data, completed_formats: completed });
+        },
+      });
+    } catch (caught) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+      // A shutdown aborts ffmpeg like a cancel does, but the job must run again elsewhere.
+      const err = reason instanceof WorkerShutdownError ? reason : caught;
+      if (!(err instanceof WorkerShutdownError) && (controller.signal.aborted || err instanceof TranscodeCancelledError)) {
+        await run.cancelled();
+        await conn.del(cancelKey(opts, id)).catch(() => undefined);
+        throw new UnrecoverableError('cancelled');
+      }
+      const attempts = job.opts.attempts ?? 1;
+      if (isTransient(err) && job.attemptsMade + 1 < attempts) {
+        const base = typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? 0) : (job.opts.backoff ?? 0);
+        await run.retrying(err, job.attemptsMade + 2, base * 2 ** job.attemptsMade);
+        throw err;
+      }
+      await run.failed(err);
+      throw new UnrecoverableError(errorMessage(err));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      controllers.delete(id);
+    }
+  };
+
+  const worker = new Worker<StoredJob>(name, processor, {
+    connection: conn,
+    prefix,
+    concurrency: Math.max(1, opts.concurrency ?? 1),
+    lockDuration: opts.lockDurationMs ?? 30_000,
+    stalledInterval: opts.stalledIntervalMs ?? 30_000,
+    maxStalledCount: opts.maxStalledCount ?? 2,
+  });
+  worker.on('error', (err) => opts.onError?.(err, 'bullmq worker'));
+  await worker.waitUntilReady();
+
+  return {
+    worker,
+    async close() {
+      // close() waits for active jobs: stop their ffmpeg first, as a transient failure,
+      // so the job is retried (by another worker) instead of holding up shutdown.
+      for (const c of controllers.values()) c.abort(new WorkerShutdownError());
+      await worker.close();
+      await sub.quit().catch(() => undefined);
+      await conn.quit().catch(() => undefined);
+    },
+  };
+}

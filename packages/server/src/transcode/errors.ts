@@ -1,0 +1,118 @@
+/**
+ * Errors of the transcode engine. Each has a stable `code` (for the server's error
+ * catalogue), an HTTP status where it can reach an API caller, and `transient`, which
+ * decides whether a queue retries the job: only failures that say nothing about the
+ * input (ffmpeg killed by a signal, spawn out of resources, worker lost) are retried.
+ */
+export class TranscodeError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly transient: boolean;
+
+  constructor(code: string, message: string, opts: { statusCode?: number; transient?: boolean; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'TranscodeError';
+    this.code = code;
+    this.statusCode = opts.statusCode ?? 500;
+    this.transient = opts.transient ?? false;
+  }
+}
+
+/** A preset name that does not exist or whose encoder this ffmpeg build lacks. */
+export class UnknownPresetError extends TranscodeError {
+  readonly preset: string;
+  readonly available: readonly string[];
+
+  constructor(preset: string, available: readonly string[], reason = 'unknown preset') {
+    super('ERR_TRANSCODE_UNKNOWN_PRESET', `${reason} "${preset}"; available presets: ${available.join(', ') || '(none)'}`, {
+      statusCode: 400,
+    });
+    this.name = 'UnknownPresetError';
+    this.preset = preset;
+    this.available = available;
+  }
+}
+
+/** The input cannot be read as a video (not media at all, audio only, or missing). */
+export class NotAVideoError extends TranscodeError {
+  readonly file: string;
+
+  constructor(file: string, detail: string) {
+    super('ERR_TRANSCODE_NOT_A_VIDEO', `not a video: ${detail}`, { statusCode: 422 });
+    this.name = 'NotAVideoError';
+    this.file = file;
+  }
+}
+
+/** The ffmpeg or ffprobe binary cannot be run. Raised at start-up by `checkFfmpeg()`. */
+export class FfmpegNotFoundError extends TranscodeError {
+  readonly binary: string;
+
+  constructor(binary: string, cause?: unknown) {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    super(
+      'ERR_TRANSCODE_FFMPEG_NOT_FOUND',
+      `cannot run "${binary}"${why}; install ffmpeg or set FFMPEG_PATH / FFPROBE_PATH`,
+      { statusCode: 503, cause },
+    );
+    this.name = 'FfmpegNotFoundError';
+    this.binary = binary;
+  }
+}
+
+/** ffmpeg ran and failed. `stderrTail` holds the last lines it wrote. */
+export class FfmpegFailedError extends TranscodeError {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderrTail: string;
+
+  constructor(exitCode: number | null, signal: NodeJS.Signals | null, stderrTail: string, transient: boolean) {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
+    super('ERR_TRANSCODE_FFMPEG_FAILED', `FFmpeg process ${how}${stderrTail ? `: ${stderrTail}` : ''}`, { transient });
+    this.name = 'FfmpegFailedError';
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.stderrTail = stderrTail;
+  }
+}
+
+/** ffmpeg could not be started for a reason that may pass (EAGAIN, EMFILE, ENOMEM). */
+export class FfmpegSpawnError extends TranscodeError {
+  constructor(binary: string, cause: NodeJS.ErrnoException) {
+    const transient = ['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM'].includes(cause.code ?? '');
+    super('ERR_TRANSCODE_SPAWN', `cannot start "${binary}": ${cause.message}`, { transient, cause });
+    this.name = 'FfmpegSpawnError';
+  }
+}
+
+/** The job was cancelled (by `queue.cancel()`, or the queue closing). */
+export class TranscodeCancelledError extends TranscodeError {
+  constructor(reason = 'cancelled') {
+    super('ERR_TRANSCODE_CANCELLED', reason, { statusCode: 409 });
+    this.name = 'TranscodeCancelledError';
+  }
+}
+
+/** The worker is shutting down; the job goes back to the queue for another attempt. */
+export class WorkerShutdownError extends TranscodeError {
+  constructor() {
+    super('ERR_TRANSCODE_SHUTDOWN', 'worker shutting down', { statusCode: 503, transient: true });
+    this.name = 'WorkerShutdownError';
+  }
+}
+
+/** A job description that cannot be processed (missing fields, no formats). */
+export class InvalidJobError extends TranscodeError {
+  constructor(message: string) {
+    super('ERR_TRANSCODE_INVALID_JOB', message, { statusCode: 400 });
+    this.name = 'InvalidJobError';
+  }
+}
+
+export function isTransient(err: unknown): boolean {
+  return err instanceof TranscodeError && err.transient;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,34 @@
+export type {
+  TranscodeJob,
+  TranscodeReporter,
+  TranscodeProgressEvent,
+  TranscodeCompleteEvent,
+  TranscodeFailedEvent,
+} from './events.js';
+export type { TranscodeQueue, RetryOptions } from './queue.js';
+export type { EngineOptions } from './job-runner.js';
+export {
+  TranscodeError,
+  UnknownPresetError,
+  NotAVideoError,
+  FfmpegNotFoundError,
+  FfmpegFailedError,
+  FfmpegSpawnError,
+  TranscodeCancelledError,
+  WorkerShutdownError,
+  InvalidJobError,
+} from './errors.js';
+export { checkFfmpeg, type FfmpegInfo, type FfmpegBinaries } from './ffmpeg.js';
+export { availablePresets, resolvePreset, PRESET_NAMES, type Preset } from './presets.js';
+export { probe, type ProbeResult } from './probe.js';
+export { outputPathFor } from './transcode-file.js';
+export { makeTestVideo } from './make-test-video.js';
+export { InProcessQueue, type InProcessQueueOptions } from './in-process-queue.js';
+export {
+  BullMqQueue,
+  startWorker,
+  type BullMqQueueOptions,
+  type BullMqLocation,
+  type StartWorkerOptions,
+  type TranscodeWorker,
+} from './bullmq-queue.js';

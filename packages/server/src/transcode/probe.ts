@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { FfmpegNotFoundError, NotAVideoError } from './errors.js';
+import { ffprobeBinary, TailBuffer, type FfmpegBinaries } from './ffmpeg.js';
+
+export interface ProbeResult {
+  /** Seconds; 0 when the container does not say. */
+  duration: number;
+  width: number;
+  height: number;
+  hasVideo: boolean;
+  /** Codec of the first video stream, e.g. `h264`; '' without video. */
+  codec: string;
+}
+
+export interface ProbeOptions extends FfmpegBinaries {
+  /** Throw NotAVideoError for media without a video stream (audio, still image). Default true. */
+  requireVideo?: boolean;
+}
+
+interface FfprobeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  duration?: string;
+  disposition?: { attached_pic?: number };
+}
+
+interface FfprobeOutput {
+  streams?: FfprobeStream[];
+  format?: { duration?: string; format_name?: string };
+}
+
+// Formats ffprobe reads a single still image with; a "video" of one frame is not a video.
+const IMAGE_FORMATS = /(^|,)(image2|png_pipe|jpeg_pipe|webp_pipe|gif_pipe|bmp_pipe|tiff_pipe)(,|$)/;
+
+/**
+ * Reads the duration, size and codec of a media file with ffprobe.
+ *
+ * @example
+ * const { duration, width, height } = await probe('/uploads/42.mov'); // NotAVideoError for a .txt
+ */
+export async function probe(file: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
+  try {
+    await access(file);
+  } catch {
+    throw new NotAVideoError(file, `cannot read ${file}`);
+  }
+  const bin = ffprobeBinary(opts);
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(
+      bin,
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', file],
+      { timeout: 30_000, maxBuffer: 8 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EACCES') return reject(new FfmpegNotFoundError(bin, err));
+        const tail = new TailBuffer(5, 512);
+        tail.push(stderr);
+        reject(new NotAVideoError(file, tail.toString() || err.message));
+      },
+    );
+  });
+
+  let parsed: FfprobeOutput;
+  try {
+    parsed = JSON.parse(out) as FfprobeOutput;
+  } catch {
+    throw new NotAVideoError(file, 'ffprobe output unreadable');
+  }
+  const video = (parsed.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  const isImage = IMAGE_FORMATS.test(parsed.format?.format_name ?? '');
+  const duration = Number(parsed.format?.duration ?? video?.duration ?? 0);
+  const result: ProbeResult = {
+    duration: Number.isFinite(duration) && duration > 0 ? duration : 0,
+    width: video?.width ?? 0,
+    height: video?.height ?? 0,
+    hasVideo: video !== undefined && !isImage,
+    codec: video?.codec_name ?? '',
+  };
+  if (opts.requireVideo !== false && !result.hasVideo) {
+    throw new NotAVideoError(file, isImage ? 'a still image' : 'no video stream');
+  }
+  return result;
+}
