@@ -1,0 +1,3 @@
+export { hashPassword, verifyPassword, DUMMY_HASH_PROMISE } from './passwords.js';
+export { TokenService, TokenError, loadOrCreateSecret, type AccessClaims, type VerifyFailure } from './tokens.js';
+export { AuthService, type LoginResult } from './service.js';

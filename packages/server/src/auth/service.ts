@@ -1,0 +1,96 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Store, User } from '../store/index.js';
+import { HttpError } from '../errors.js';
+import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './passwords.js';
+import { TokenError, TokenService, type AccessClaims } from './tokens.js';
+
+export interface LoginResult {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+  user: { id: number; username: string; is_admin: boolean };
+}
+
+/** An authenticated principal: the token's claims checked against the current user row. */
+export interface Principal {
+  user: User;
+  claims: AccessClaims;
+}
+
+const USERNAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Users, passwords and token issuance on top of the store. */
+export class AuthService {
+  constructor(
+    readonly store: Store,
+    readonly tokens: TokenService,
+  ) {}
+
+  async createUser(username: string, password: string, isAdmin: boolean): Promise<User> {
+    if (!USERNAME.test(username)) throw new HttpError(400, 'ERR_VALIDATION', 'username must be 1-64 letters, digits, ".", "_" or "-"');
+    if (password.length < 8 || password.length > 256) throw new HttpError(400, 'ERR_VALIDATION', 'password must be 8-256 characters');
+    if (await this.store.findUserByUsername(username)) throw new HttpError(409, 'ERR_CONFLICT', `user "${username}" already exists`);
+    return this.store.createUser(username, await hashPassword(password), isAdmin);
+  }
+
+  /** Checks credentials; wrong username and wrong password are indistinguishable. */
+  async login(username: string, password: string): Promise<LoginResult> {
+    const user = await this.store.findUserByUsername(username);
+    const ok = await verifyPassword(password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
+    if (!user || !ok) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'invalid username or password');
+    return this.#issue(user, randomUUID());
+  }
+
+  /** Rotates a refresh token: each one works once; reuse revokes its whole family. */
+  async refresh(refreshToken: string): Promise<LoginResult> {
+    let claims;
+    try {
+      claims = await this.tokens.verifyRefresh(refreshToken);
+    } catch (error) {
+      throw new HttpError(401, 'ERR_UNAUTHORIZED', error instanceof TokenError ? `refresh ${error.message}` : 'refresh token invalid');
+    }
+    const use = await this.store.useRefreshToken(claims.jti);
+    if (!use.ok) {
+      const reason = use.reason === 'reused' ? 'refresh token already used; sign in again' : `refresh token ${use.reason}`;
+      throw new HttpError(401, 'ERR_UNAUTHORIZED', reason);
+    }
+    const user = await this.store.findUserById(use.userId);
+    if (!user) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'user no longer exists');
+    return this.#issue(user, use.family);
+  }
+
+  /** Verifies an access token and loads its user, who must still exist. */
+  async authenticate(token: string | undefined | null): Promise<Principal> {
+    const claims = await this.tokens.verifyAccess(token);
+    const user = await this.store.findUserById(claims.userId);
+    if (!user) throw new TokenError('invalid');
+    return { user, claims };
+  }
+
+  /** Creates `admin` on first start when no administrator exists. Returns a generated password, if any. */
+  async ensureAdmin(configuredPassword: string | undefined): Promise<{ created: boolean; password?: string }> {
+    if ((await this.store.countAdmins()) > 0) return { created: false };
+    const existing = await this.store.findUserByUsername('admin');
+    if (existing) {
+      await this.store.setAdmin(existing.id, true);
+      return { created: false };
+    }
+    const password = configuredPassword ?? randomBytes(12).toString('base64url');
+    await this.createUser('admin', password, true);
+    return { created: true, password: configuredPassword ? undefined : password };
+  }
+
+  async #issue(user: User, family: string): Promise<LoginResult> {
+    const access = await this.tokens.signAccess(user);
+    const refresh = await this.tokens.signRefresh(user.id, family);
+    await this.store.saveRefreshToken(refresh.jti, user.id, family, refresh.expiresAt);
+    return {
+      access_token: access,
+      refresh_token: refresh.token,
+      token_type: 'bearer',
+      expires_in: this.tokens.accessTtl,
+      user: { id: user.id, username: user.username, is_admin: user.is_admin },
+    };
+  }
+}

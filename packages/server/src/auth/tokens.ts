@@ -1,0 +1,117 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+
+const ALGORITHMS = ['HS256'];
+const CLOCK_TOLERANCE_SECONDS = 5;
+const MAX_TOKEN_LENGTH = 4096;
+
+/** Claims Herald puts in an access token. */
+export interface AccessClaims {
+  userId: number;
+  isAdmin: boolean;
+  username: string;
+  /** Expiry, epoch seconds. */
+  exp: number;
+}
+
+export type VerifyFailure = 'missing' | 'malformed' | 'invalid' | 'expired' | 'not_yet_valid';
+
+export class TokenError extends Error {
+  constructor(readonly reason: VerifyFailure) {
+    super(
+      {
+        missing: 'token missing',
+        malformed: 'token malformed',
+        invalid: 'token invalid',
+        expired: 'token expired',
+        not_yet_valid: 'token not yet valid',
+      }[reason],
+    );
+    this.name = 'TokenError';
+  }
+}
+
+/**
+ * Reads JWT_SECRET, or the secret kept under DATA_DIR, generating it on first start.
+ */
+export function loadOrCreateSecret(configured: string | undefined, dataDir: string): string {
+  if (configured) return configured;
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+/** Issues and verifies HS256 access and refresh tokens with `jose`. */
+export class TokenService {
+  readonly #key: Uint8Array;
+  readonly accessTtl: number;
+  readonly refreshTtl: number;
+
+  constructor(secret: string, accessTtlSeconds: number, refreshTtlSeconds: number) {
+    this.#key = new TextEncoder().encode(secret);
+    this.accessTtl = accessTtlSeconds;
+    this.refreshTtl = refreshTtlSeconds;
+  }
+
+  async signAccess(user: { id: number; username: string; is_admin: boolean }, ttlSeconds = this.accessTtl): Promise<string> {
+    return new SignJWT({ adm: user.is_admin, name: user.username, typ: 'access' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(String(user.id))
+      .setIssuedAt()
+      .setNotBefore('0s')
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .setJti(randomUUID())
+      .sign(this.#key);
+  }
+
+  async signRefresh(userId: number, family: string): Promise<{ token: string; jti: string; expiresAt: number }> {
+    const jti = randomUUID();
+    const exp = Math.floor(Date.now() / 1000) + this.refreshTtl;
+    const token = await new SignJWT({ typ: 'refresh', fam: family })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(String(userId))
+      .setIssuedAt()
+      .setExpirationTime(exp)
+      .setJti(jti)
+      .sign(this.#key);
+    return { token, jti, expiresAt: exp * 1000 };
+  }
+
+  /** Verifies an access token: signature, algorithm, `exp` (required) and `nbf`. */
+  async verifyAccess(token: string | undefined | null): Promise<AccessClaims> {
+    const payload = await this.#verify(token);
+    if (payload.typ !== 'access') throw new TokenError('invalid');
+    const userId = Number(payload.sub);
+    if (!Number.isSafeInteger(userId) || userId <= 0) throw new TokenError('invalid');
+    return { userId, isAdmin: payload.adm === true, username: String(payload.name ?? ''), exp: Number(payload.exp) };
+  }
+
+  async verifyRefresh(token: string | undefined | null): Promise<{ userId: number; jti: string; family: string }> {
+    const payload = await this.#verify(token);
+    if (payload.typ !== 'refresh' || typeof payload.jti !== 'string' || typeof payload.fam !== 'string') throw new TokenError('invalid');
+    return { userId: Number(payload.sub), jti: payload.jti, family: payload.fam };
+  }
+
+  async #verify(token: string | undefined | null) {
+    if (!token) throw new TokenError('missing');
+    if (token.length > MAX_TOKEN_LENGTH || token.split('.').length !== 3) throw new TokenError('malformed');
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        algorithms: ALGORITHMS,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ['exp', 'sub'],
+      });
+      return payload;
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw new TokenError('expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'nbf') throw new TokenError('not_yet_valid');
+      if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) throw new TokenError('malformed');
+      throw new TokenError('invalid');
+    }
+  }
+}

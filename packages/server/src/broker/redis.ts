@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Broker, BrokerHandler, BrokerHealth } from './broker.js';
+
+const PROBE_TIMEOUT_MS = 1500;
+
+/**
+ * Redis Pub/Sub broker: one connection publishes, one subscribes. Subscriptions are per
+ * stream channel, so a node only receives what its connections read. ioredis resubscribes
+ * after a reconnect; messages published while the subscriber was away are recovered by the
+ * consumers from the store (`onRecovered`).
+ */
+export class RedisBroker implements Broker {
+  readonly kind = 'redis' as const;
+  readonly #pub: Redis;
+  readonly #sub: Redis;
+  readonly #channels = new Map<string, Set<BrokerHandler>>();
+  readonly #recovered = new Set<() => void>();
+  readonly #probeChannel = `herald:probe:${randomUUID()}`;
+  readonly #probes = new Map<string, () => void>();
+  #wasDown = false;
+
+  private constructor(url: string) {
+    const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true, retryStrategy: (times: number) => Math.min(times * 200, 2000) };
+    this.#pub = new Redis(url, options);
+    this.#sub = new Redis(url, { ...options, maxRetriesPerRequest: null });
+    for (const client of [this.#pub, this.#sub]) client.on('error', () => undefined);
+    this.#sub.on('message', (channel: string, payload: string) => this.#dispatch(channel, payload));
+    this.#sub.on('close', () => {
+      this.#wasDown = true;
+    });
+    this.#sub.on('ready', () => {
+      if (!this.#wasDown) return;
+      this.#wasDown = false;
+      // ioredis resubscribes on ready; give it a moment before consumers catch up.
+      setTimeout(() => this.#recovered.forEach((listener) => listener()), 100).unref();
+    });
+  }
+
+  static async connect(url: string): Promise<RedisBroker> {
+    const broker = new RedisBroker(url);
+    await Promise.all([broker.#pub.connect(), broker.#sub.connect()]);
+    await broker.#sub.subscribe(broker.#probeChannel);
+    return broker;
+  }
+
+  #dispatch(channel: string, payload: string): void {
+    if (channel === this.#probeChannel) {
+      this.#probes.get(payload)?.();
+      return;
+    }
+    const handlers = this.#channels.get(channel);
+    if (!handlers) return;
+    for (const handler of handlers) handler(payload, channel);
+  }
+
+  async publish(channel: string, payload: string): Promise<void> {
+    await this.#pub.publish(channel, payload);
+  }
+
+  async subscribe(channel: string, handler: BrokerHandler): Promise<void> {
+    let handlers = this.#channels.get(channel);
+    if (!handlers) {
+      this.#channels.set(channel, (handlers = new Set()));
+      handlers.add(handler);
+      await this.#sub.subscribe(channel);
+      return;
+    }
+    handlers.add(handler);
+  }
+
+  async unsubscribe(channel: string, handler: BrokerHandler): Promise<void> {
+    const handlers = this.#channels.get(channel);
+    if (!handlers) return;
+    handlers.delete(handler);
+    if (handlers.size === 0) {
+      this.#channels.delete(channel);
+      await this.#sub.unsubscribe(channel);
+    }
+  }
+
+  onRecovered(listener: () => void): void {
+    this.#recovered.add(listener);
+  }
+
+  /** Probes the pub/sub path end to end: a subscriber can go deaf while PING still works. */
+  async health(): Promise<BrokerHealth> {
+    const token = randomUUID();
+    const received = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+      this.#probes.set(token, () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    try {
+      await this.#pub.publish(this.#probeChannel, token);
+      const ok = await received;
+      return { ok, detail: ok ? 'redis pub/sub round trip ok' : 'redis pub/sub probe not received' };
+    } catch (error) {
+      return { ok: false, detail: `redis unreachable: ${error instanceof Error ? error.message : String(error)}` };
+    } finally {
+      this.#probes.delete(token);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#channels.clear();
+    this.#pub.disconnect();
+    this.#sub.disconnect();
+  }
+}

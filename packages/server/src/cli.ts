@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { buildApp, storeLocation } from './app.js';
+import { AuthService, TokenService, loadOrCreateSecret } from './auth/index.js';
+import { ConfigError, loadConfig, parseDuration, type Config } from './config.js';
+import { Store } from './store/index.js';
+
+const USAGE = `Usage: herald <command>
+
+  serve                                   run the server (HTTP + WebSocket)
+  user add <username> --password <pw> [--admin]
+  user list
+  token <username> [--ttl 15m]            print an access token
+  help
+
+Configuration comes from environment variables; see README.md.`;
+
+async function withStore<T>(config: Config, fn: (store: Store, auth: AuthService) => Promise<T>): Promise<T> {
+  const store = await Store.open(storeLocation(config));
+  try {
+    const tokens = new TokenService(loadOrCreateSecret(config.jwtSecret, config.dataDir), config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds);
+    return await fn(store, new AuthService(store, tokens));
+  } finally {
+    await store.close();
+  }
+}
+
+async function serve(config: Config): Promise<void> {
+  const herald = await buildApp(config);
+  const bootstrap = await herald.auth.ensureAdmin(config.adminPassword);
+  if (bootstrap.created && bootstrap.password) {
+    // Printed once, to the console only: the operator must keep it.
+    process.stdout.write(`\nCreated administrator "admin" with password: ${bootstrap.password}\n(set HERALD_ADMIN_PASSWORD to choose it; this is shown only once)\n\n`);
+  }
+  const url = await herald.listen();
+  herald.log.info({ url, node_id: herald.nodeId, store: herald.store.dialect, broker: herald.broker.kind }, `Herald listening on ${url}`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    herald.log.info({ signal }, 'shutting down');
+    herald.close().then(
+      () => process.exit(0),
+      (err) => {
+        herald.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help') {
+    process.stdout.write(USAGE + '\n');
+    return command ? 0 : 1;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      await serve(config);
+      return -1;
+    case 'user': {
+      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { password: { type: 'string' }, admin: { type: 'boolean', default: false } } });
+      if (positionals[0] === 'add' && positionals[1]) {
+        if (!values.password) throw new ConfigError('--password', 'is required');
+        const user = await withStore(config, (_s, auth) => auth.createUser(positionals[1], values.password!, values.admin ?? false));
+        process.stdout.write(`created user ${user.username} (id ${user.id}${user.is_admin ? ', admin' : ''})\n`);
+        return 0;
+      }
+      if (positionals[0] === 'list') {
+        const users = await withStore(config, (store) => store.listUsers());
+        for (const u of users) process.stdout.write(`${u.id}\t${u.username}\t${u.is_admin ? 'admin' : 'user'}\t${u.created_at}\n`);
+        return 0;
+      }
+      process.stderr.write(USAGE + '\n');
+      return 2;
+    }
+    case 'token': {
+      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { ttl: { type: 'string', default: '15m' } } });
+      if (!positionals[0]) throw new ConfigError('username', 'is required');
+      const ttl = parseDuration(values.ttl ?? '15m', '--ttl');
+      const token = await withStore(config, async (store, auth) => {
+        const user = await store.findUserByUsername(positionals[0]);
+        if (!user) throw new ConfigError('username', `no user "${positionals[0]}"`);
+        return auth.tokens.signAccess(user, ttl);
+      });
+      process.stdout.write(token + '\n');
+      return 0;
+    }
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`herald: configuration error: ${error.message}\n`);
+    else process.stderr.write(`herald: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

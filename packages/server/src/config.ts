@@ -1,0 +1,153 @@
+import { resolve } from 'node:path';
+
+/** Runtime configuration, read once from the environment at start-up. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `sqlite:<file>` by default, or a `postgres://` URL from DATABASE_URL. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  jwtSecret: string | undefined;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  corsOrigins: string[];
+  logLevel: string;
+  adminPassword: string | undefined;
+  serviceKey: string | undefined;
+  nodeId: string | undefined;
+  heartbeatIntervalMs: number;
+  maxPayloadBytes: number;
+  maxMessagesPerSecond: number;
+  maxConnectionsPerUser: number;
+  maxConnectionsPerIp: number;
+  sendBufferBytes: number;
+  loginAttemptsPerMinute: number;
+  retentionDays: number;
+  retentionMaxPerStream: number;
+  shutdownGraceMs: number;
+  trustProxy: boolean;
+  staticDir: string | undefined;
+}
+
+/** A configuration value that cannot be used; names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got "${env[name]}"`);
+}
+
+/** Accepts `15m`, `1h`, `7d`, `30s` or plain seconds. */
+export function parseDuration(raw: string, name = 'duration'): number {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(raw.trim());
+  if (!match) throw new ConfigError(name, `expected a duration like 30s, 15m, 1h or 7d, got "${raw}"`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+  const seconds = Number(match[1]) * unit;
+  if (seconds <= 0) throw new ConfigError(name, 'must be positive');
+  return seconds;
+}
+
+function duration(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? fallback : parseDuration(raw, name);
+}
+
+/**
+ * Parses BACKEND_CORS_ORIGINS: a comma-separated list or a JSON array (the FastAPI form).
+ * `*` allows any origin.
+ */
+function origins(env: Env): string[] {
+  const raw = env.BACKEND_CORS_ORIGINS?.trim();
+  if (!raw) return ['http://localhost:8000', 'http://127.0.0.1:8000', 'http://localhost:5173', 'http://localhost:3001'];
+  let list: unknown = raw.split(',');
+  if (raw.startsWith('[')) {
+    try {
+      list = JSON.parse(raw);
+    } catch {
+      throw new ConfigError('BACKEND_CORS_ORIGINS', 'is not a valid JSON array');
+    }
+  }
+  if (!Array.isArray(list)) throw new ConfigError('BACKEND_CORS_ORIGINS', 'expected a list of origins');
+  return list.map((item) => {
+    const origin = String(item).trim().replace(/\/$/, '');
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError('BACKEND_CORS_ORIGINS', `"${origin}" is not an origin like https://admin.example.com`);
+    }
+    return origin;
+  });
+}
+
+function url(env: Env, name: string, schemes: string[]): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL');
+  }
+  if (!schemes.includes(parsed.protocol)) throw new ConfigError(name, `must start with ${schemes.join(' or ')}`);
+  return raw;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads the configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const jwtSecret = env.JWT_SECRET || undefined;
+  if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  const serviceKey = env.HERALD_SERVICE_KEY || undefined;
+  if (serviceKey !== undefined && serviceKey.length < 16) throw new ConfigError('HERALD_SERVICE_KEY', 'must be at least 16 characters');
+  return {
+    host: env.HOST?.trim() || '0.0.0.0',
+    port: int(env, 'PORT', 8000, 0, 65535),
+    dataDir: resolve(env.DATA_DIR?.trim() || './data'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    jwtSecret,
+    accessTokenTtlSeconds: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),
+    refreshTokenTtlSeconds: duration(env, 'REFRESH_TOKEN_TTL', 30 * 86400),
+    corsOrigins: origins(env),
+    logLevel,
+    adminPassword: env.HERALD_ADMIN_PASSWORD || undefined,
+    serviceKey,
+    nodeId: env.NODE_ID?.trim() || undefined,
+    heartbeatIntervalMs: int(env, 'WS_HEARTBEAT_INTERVAL_MS', 30_000, 50, 3_600_000),
+    maxPayloadBytes: int(env, 'WS_MAX_PAYLOAD_BYTES', 4096, 64, 1_048_576),
+    maxMessagesPerSecond: int(env, 'WS_MAX_MESSAGES_PER_SECOND', 20, 1, 100_000),
+    maxConnectionsPerUser: int(env, 'WS_MAX_CONNECTIONS_PER_USER', 10, 1, 100_000),
+    maxConnectionsPerIp: int(env, 'WS_MAX_CONNECTIONS_PER_IP', 1000, 1, 1_000_000),
+    sendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 1_048_576, 1024, 1_073_741_824),
+    loginAttemptsPerMinute: int(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 100_000),
+    retentionDays: int(env, 'RETENTION_DAYS', 30, 1, 36_500),
+    retentionMaxPerStream: int(env, 'RETENTION_MAX_PER_STREAM', 10_000, 10, 100_000_000),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    staticDir: env.STATIC_DIR?.trim() || undefined,
+  };
+}

@@ -1,0 +1,128 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { streamsFor, type Level } from '@herald/protocol';
+import { notFound } from '../errors.js';
+import { wireObject, type NotificationService, type Target } from '../notifications/index.js';
+import type { Store } from '../store/index.js';
+import type { Guards } from './guards.js';
+import { bearer, errorResponses, Level as LevelSchema, NotificationBody, Target as TargetSchema, UnreadBody } from './schemas.js';
+
+export interface NotificationRouteDeps {
+  notifications: NotificationService;
+  store: Store;
+  guards: Guards;
+}
+
+const MAX_PAGE = 100;
+
+export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards }) => {
+  app.post(
+    '/api/v1/notifications',
+    {
+      preHandler: guards.adminOrService,
+      schema: {
+        tags: ['notifications'],
+        summary: 'Send a system_message (admin token or HERALD_SERVICE_KEY)',
+        security: bearer,
+        body: Type.Object(
+          {
+            message: Type.String({ minLength: 1, maxLength: 2000 }),
+            level: Type.Optional(LevelSchema),
+            target: Type.Optional(TargetSchema),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          202: Type.Object({ ids: Type.Array(Type.Integer()), stream: Type.String(), offset: Type.Integer() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const target: Target = request.body.target ?? 'all';
+      if (typeof target === 'number' && !(await store.findUserById(target))) throw notFound(`user ${target}`);
+      const { stored } = await notifications.notifySystemMessage(request.body.message, (request.body.level ?? 'info') as Level, target);
+      return reply.status(202).send({ ids: stored.map((s) => s.id), stream: stored[0].stream, offset: stored[0].seq });
+    },
+  );
+
+  app.get(
+    '/api/v1/notifications',
+    {
+      preHandler: guards.user,
+      schema: {
+        tags: ['notifications'],
+        summary: "The caller's inbox, newest first; pass next_cursor as cursor for the next page",
+        security: bearer,
+        querystring: Type.Object({
+          cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
+          unread: Type.Optional(Type.Boolean()),
+          type: Type.Optional(Type.String({ maxLength: 200, pattern: '^[a-z_]+(,[a-z_]+)*$' })),
+        }),
+        response: {
+          200: Type.Object({ items: Type.Array(NotificationBody), next_cursor: Type.Union([Type.Integer(), Type.Null()]), ...UnreadBody.properties }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { user } = request.principal!;
+      const limit = request.query.limit ?? 20;
+      const streams = streamsFor(user.id, user.is_admin);
+      const [items, unread] = await Promise.all([
+        store.inbox(user.id, { streams, before: request.query.cursor, limit, unreadOnly: request.query.unread, types: request.query.type?.split(',') }),
+        store.unread(user.id, streams),
+      ]);
+      return {
+        items: items.map((item) => ({ ...wireObject(item), read: item.read })) as never,
+        next_cursor: items.length === limit ? items[items.length - 1].id : null,
+        unread_count: unread.count,
+        unread_positions: unread.positions,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/notifications/unread-count',
+    { preHandler: guards.user, schema: { tags: ['notifications'], security: bearer, response: { 200: UnreadBody, ...errorResponses } } },
+    async (request) => {
+      const { user } = request.principal!;
+      const unread = await notifications.unread(user.id, user.is_admin);
+      return { unread_count: unread.count, unread_positions: unread.positions };
+    },
+  );
+
+  app.post(
+    '/api/v1/notifications/:id/read',
+    {
+      preHandler: guards.user,
+      schema: {
+        tags: ['notifications'],
+        summary: 'Mark one notification read; every device of the user gets notifications_read',
+        security: bearer,
+        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        response: { 200: UnreadBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { user } = request.principal!;
+      const change = await notifications.markRead(user.id, user.is_admin, [request.params.id]);
+      if (Array.isArray(change.ids) && change.ids.length === 0) throw notFound(`notification ${request.params.id}`);
+      return { unread_count: change.unread.count, unread_positions: change.unread.positions };
+    },
+  );
+
+  app.post(
+    '/api/v1/notifications/read-all',
+    {
+      preHandler: guards.user,
+      schema: { tags: ['notifications'], security: bearer, response: { 200: UnreadBody, ...errorResponses } },
+    },
+    async (request) => {
+      const { user } = request.principal!;
+      const change = await notifications.markRead(user.id, user.is_admin, 'all');
+      return { unread_count: change.unread.count, unread_positions: change.unread.positions };
+    },
+  );
+};

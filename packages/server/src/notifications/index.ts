@@ -1,0 +1,3 @@
+export { NotificationService, streamOf, type Target, type Delivery, type ReadChange } from './service.js';
+export { ProgressBoard } from './progress.js';
+export { wireText, wireObject, readMeta, nowIso, type WireMeta } from './wire.js';

@@ -1,0 +1,44 @@
+import type { Generated } from 'kysely';
+
+/** Tables as Kysely sees them. Times are epoch milliseconds; booleans are 0/1 integers. */
+export interface Database {
+  users: {
+    id: Generated<number>;
+    username: string;
+    password_hash: string;
+    is_admin: number;
+    created_at: number;
+  };
+  refresh_tokens: {
+    jti: string;
+    user_id: number;
+    family: string;
+    expires_at: number;
+    used_at: number | null;
+    created_at: number;
+  };
+  stream_heads: {
+    stream: string;
+    last_seq: number;
+    pruned_seq: number;
+  };
+  notifications: {
+    id: Generated<number>;
+    stream: string;
+    seq: number;
+    type: string;
+    payload: string;
+    created_at: number;
+  };
+  read_marks: {
+    user_id: number;
+    notification_id: number;
+  };
+  read_watermarks: {
+    user_id: number;
+    stream: string;
+    seq: number;
+  };
+}
+
+export type Dialect = 'sqlite' | 'postgres';

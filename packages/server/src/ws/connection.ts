@@ -1,0 +1,391 @@
+import {
+  CloseCode,
+  ErrorCode,
+  MessageType,
+  PONG,
+  parseClientMessage,
+  type ConnectionStats,
+  type StreamPosition,
+} from '@herald/protocol';
+import type { WebSocket } from 'ws';
+import type { StoredNotification } from '../store/index.js';
+import { nowIso, wireText, type WireMeta } from '../notifications/index.js';
+
+/** Lifecycle of one WebSocket connection. */
+export type ConnectionState = 'replaying' | 'live' | 'closing' | 'closed';
+
+/** Where missed messages are read from during a replay. */
+export interface ReplaySource {
+  readStream(stream: string, after: number, limit: number): Promise<StoredNotification[]>;
+  heads(streams: string[]): Promise<Record<string, { head: number; pruned: number }>>;
+}
+
+/** What a connection needs from its node, beyond its socket. */
+export interface ConnectionHost {
+  readonly replay: ReplaySource;
+  stats(): Promise<ConnectionStats>;
+  markRead(conn: Connection, ids: number[] | 'all'): Promise<void>;
+  onSent(type: string): void;
+  onClosed(conn: Connection, code: number): void;
+}
+
+export interface ConnectionLimits {
+  sendBufferBytes: number;
+  maxMessagesPerSecond: number;
+}
+
+interface Pending {
+  data: Buffer | string;
+  meta: WireMeta;
+}
+
+const REPLAY_BATCH = 500;
+const MAX_GAP_ROUNDS = 5;
+const COALESCE_FLUSH_MS = 50;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+export const CONNECTION = Symbol('herald.connection');
+
+let nextId = 1;
+
+/**
+ * One authenticated WebSocket. Delivers each stream in offset order exactly once:
+ * while replaying (on connect or after a gap) live messages wait in `#pending`.
+ */
+export class Connection {
+  readonly id = nextId++;
+  readonly userId: number;
+  readonly username: string;
+  readonly isAdmin: boolean;
+  /** Whether the user is an administrator (their inbox and unread count include the admins' stream). */
+  readonly userIsAdmin: boolean;
+  readonly streams: readonly string[];
+  readonly ip: string;
+  readonly connectedAt = Date.now();
+  alive = true;
+
+  #state: ConnectionState = 'replaying';
+  readonly #ws: WebSocket;
+  readonly #host: ConnectionHost;
+  readonly #limits: ConnectionLimits;
+  readonly #positions = new Map<string, number>();
+  #pending: Pending[] = [];
+  #coalesced = new Map<string, Buffer | string>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #tokens: number;
+  #refilledAt = Date.now();
+
+  constructor(
+    ws: WebSocket,
+    identity: { userId: number; username: string; isAdmin: boolean; userIsAdmin: boolean; streams: readonly string[]; ip: string; expiresAt: number },
+    host: ConnectionHost,
+    limits: ConnectionLimits,
+  ) {
+    this.#ws = ws;
+    this.#host = host;
+    this.#limits = limits;
+    this.userId = identity.userId;
+    this.username = identity.username;
+    this.isAdmin = identity.isAdmin;
+    this.userIsAdmin = identity.userIsAdmin;
+    this.streams = identity.streams;
+    this.ip = identity.ip;
+    this.#tokens = limits.maxMessagesPerSecond;
+    (ws as unknown as Record<symbol, Connection>)[CONNECTION] = this;
+    ws.on('message', onWsMessage);
+    ws.on('pong', onWsPong);
+    ws.on('close', onWsClose);
+    const delay = Math.min(identity.expiresAt - Date.now(), MAX_TIMER_MS);
+    this.#expiryTimer = setTimeout(() => this.close(CloseCode.UNAUTHORIZED, 'token expired'), Math.max(delay, 0));
+    this.#expiryTimer.unref();
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get positions(): StreamPosition {
+    return Object.fromEntries(this.#positions);
+  }
+
+  #setState(next: ConnectionState): void {
+    if (this.#state === 'closed') return;
+    this.#state = next;
+  }
+
+  /**
+   * Starts the connection: the `connected` message, the in-flight snapshot, the replay of
+   * what was missed since `since`, then `resumed`; live messages queued meanwhile follow
+   * without gap or duplicate.
+   */
+  async start(opening: {
+    connected: Record<string, unknown>;
+    snapshot: Record<string, unknown>[];
+    since: StreamPosition | undefined;
+    heads: Record<string, { head: number; pruned: number }>;
+  }): Promise<void> {
+    const resync: string[] = [];
+    for (const stream of this.streams) {
+      const { head, pruned } = opening.heads[stream] ?? { head: 0, pruned: 0 };
+      const asked = opening.since?.[stream];
+      if (asked === undefined) this.#positions.set(stream, head);
+      else if (asked > head) {
+        this.#sendJson({ type: MessageType.ERROR, code: ErrorCode.INVALID_SINCE, message: `since for ${stream} is ${asked} but the stream is at ${head}`, timestamp: nowIso() });
+        this.#positions.set(stream, head);
+      } else if (asked < pruned) {
+        resync.push(stream);
+        this.#positions.set(stream, head);
+      } else this.#positions.set(stream, asked);
+    }
+    this.#sendJson({ ...opening.connected, streams: this.positions });
+    for (const item of opening.snapshot) this.#sendJson(item);
+    if (resync.length > 0) {
+      this.#sendJson({
+        type: MessageType.RESYNC_REQUIRED,
+        streams: resync,
+        reason: 'positions are older than the retention window; fetch the inbox over HTTP',
+        positions: this.positions,
+        timestamp: nowIso(),
+      });
+    }
+    const replayed = await this.#catchUp();
+    if (this.#state === 'live') {
+      this.#sendJson({ type: MessageType.RESUMED, positions: this.positions, replayed, timestamp: nowIso() });
+    }
+  }
+
+  /** Delivers one broker payload (already encoded once for every socket of the node). */
+  deliver(data: Buffer | string, meta: WireMeta): void {
+    if (this.#state === 'replaying') {
+      this.#pending.push({ data, meta });
+      return;
+    }
+    if (this.#state !== 'live') return;
+    if (meta.stream === undefined || meta.offset === undefined) {
+      this.#sendEphemeral(data, meta);
+      return;
+    }
+    const position = this.#positions.get(meta.stream);
+    if (position === undefined || meta.offset <= position) return;
+    if (meta.offset === position + 1) {
+      this.#positions.set(meta.stream, meta.offset);
+      this.#send(data, meta.type);
+      return;
+    }
+    // A gap: an earlier message was published where this node could not see it. Fill from the store.
+    this.#setState('replaying');
+    this.#pending.push({ data, meta });
+    void this.#catchUp();
+  }
+
+  /** Replays from the store, then drains what arrived meanwhile; ends live. Returns the count replayed. */
+  async #catchUp(): Promise<number> {
+    let replayed = 0;
+    try {
+      for (let round = 0; ; round++) {
+        for (const stream of this.streams) replayed += await this.#replayStream(stream);
+        if (this.#state !== 'replaying') return replayed;
+        const gap = this.#drainPending();
+        if (!gap) break;
+        if (round >= MAX_GAP_ROUNDS) await this.#skipPrunedGap(gap);
+      }
+      this.#setState('live');
+    } catch {
+      this.close(CloseCode.INTERNAL_ERROR, 'replay failed; reconnect and resume');
+    }
+    return replayed;
+  }
+
+  async #replayStream(stream: string): Promise<number> {
+    let count = 0;
+    for (;;) {
+      const rows = await this.#host.replay.readStream(stream, this.#positions.get(stream) ?? 0, REPLAY_BATCH);
+      if (this.#state !== 'replaying') return count;
+      for (const row of rows) {
+        this.#positions.set(stream, row.seq);
+        this.#send(wireText(row), row.type);
+        count++;
+      }
+      if (rows.length < REPLAY_BATCH) return count;
+    }
+  }
+
+  /** Sends queued live messages in order; stops at the first gap and returns its stream. */
+  #drainPending(): { stream: string; offset: number } | undefined {
+    while (this.#pending.length > 0) {
+      const item = this.#pending[0];
+      const { stream, offset } = item.meta;
+      if (stream !== undefined && offset !== undefined) {
+        const position = this.#positions.get(stream) ?? 0;
+        if (offset > position + 1) return { stream, offset };
+        this.#pending.shift();
+        if (offset <= position) continue;
+        this.#positions.set(stream, offset);
+        this.#send(item.data, item.meta.type);
+      } else {
+        this.#pending.shift();
+        this.#sendEphemeral(item.data, item.meta);
+      }
+    }
+    return undefined;
+  }
+
+  /** The missing messages are gone from the store (pruned): tell the client to resync. */
+  async #skipPrunedGap(gap: { stream: string; offset: number }): Promise<void> {
+    this.#positions.set(gap.stream, gap.offset - 1);
+    this.#sendJson({
+      type: MessageType.RESYNC_REQUIRED,
+      streams: [gap.stream],
+      reason: 'messages are no longer in the store; fetch the inbox over HTTP',
+      positions: this.positions,
+      timestamp: nowIso(),
+    });
+  }
+
+  #sendEphemeral(data: Buffer | string, meta: WireMeta): void {
+    if (meta.type !== MessageType.TRANSCODE_PROGRESS || this.#ws.bufferedAmount < this.#limits.sendBufferBytes / 4) {
+      if (this.#coalesced.size === 0) this.#send(data, meta.type);
+      else this.#coalesce(data, meta);
+      return;
+    }
+    this.#coalesce(data, meta);
+  }
+
+  /** A slow consumer gets the latest progress of each job, not a queue of stale ticks. */
+  #coalesce(data: Buffer | string, meta: WireMeta): void {
+    this.#coalesced.delete(meta.job_id ?? `video:${meta.video_id}`);
+    this.#coalesced.set(meta.job_id ?? `video:${meta.video_id}`, data);
+    this.#flushTimer ??= setTimeout(() => this.#flushCoalesced(), COALESCE_FLUSH_MS);
+  }
+
+  #flushCoalesced(): void {
+    this.#flushTimer = undefined;
+    if (this.#state === 'closed' || this.#state === 'closing') return;
+    if (this.#ws.bufferedAmount >= this.#limits.sendBufferBytes / 4) {
+      this.#flushTimer = setTimeout(() => this.#flushCoalesced(), COALESCE_FLUSH_MS);
+      return;
+    }
+    const items = this.#coalesced;
+    this.#coalesced = new Map();
+    for (const data of items.values()) this.#send(data, MessageType.TRANSCODE_PROGRESS);
+  }
+
+  #sendJson(message: Record<string, unknown>): void {
+    this.#send(JSON.stringify(message), String(message.type));
+  }
+
+  #send(data: Buffer | string, type: string): void {
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#ws.bufferedAmount > this.#limits.sendBufferBytes) {
+      this.close(CloseCode.SLOW_CONSUMER, 'send buffer overflow; reconnect and resume');
+      return;
+    }
+    this.#ws.send(data, { binary: false });
+    this.#host.onSent(type);
+  }
+
+  /** Sends a text frame outside the stream machinery (pong, stats, errors). */
+  reply(data: string | Record<string, unknown>): void {
+    if (typeof data === 'string') this.#send(data, data);
+    else this.#sendJson(data);
+  }
+
+  handleText(text: string): void {
+    const parsed = parseClientMessage(text);
+    if (!parsed.ok) {
+      this.reply({ type: MessageType.ERROR, code: parsed.code, message: parsed.error, timestamp: nowIso() });
+      return;
+    }
+    const command = parsed.value;
+    switch (command.type) {
+      case 'ping':
+        this.reply(PONG);
+        return;
+      case 'get_stats':
+        void this.#host.stats().then((stats) => this.reply({ type: MessageType.STATS, connection_stats: stats, timestamp: nowIso() }));
+        return;
+      case 'mark_read':
+        void this.#host.markRead(this, command.ids);
+        return;
+      case 'mark_all_read':
+        void this.#host.markRead(this, 'all');
+        return;
+    }
+  }
+
+  /** Token bucket over inbound messages; false when the limit is exceeded. */
+  takeToken(now = Date.now()): boolean {
+    const rate = this.#limits.maxMessagesPerSecond;
+    this.#tokens = Math.min(rate, this.#tokens + ((now - this.#refilledAt) / 1000) * rate);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Heartbeat sweep: false if the previous ping went unanswered (the socket is terminated). */
+  heartbeat(): boolean {
+    if (!this.alive) {
+      this.#ws.terminate();
+      return false;
+    }
+    this.alive = false;
+    try {
+      this.#ws.ping();
+    } catch {
+      this.#ws.terminate();
+      return false;
+    }
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#setState('closing');
+    this.#ws.close(code, reason);
+    const force = setTimeout(() => this.#ws.terminate(), 5000);
+    force.unref();
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  /** Called once when the socket is gone. */
+  cleanup(code: number): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#flushTimer);
+    this.#pending = [];
+    this.#coalesced.clear();
+    this.#host.onClosed(this, code);
+  }
+}
+
+function connectionOf(ws: WebSocket): Connection {
+  return (ws as unknown as Record<symbol, Connection>)[CONNECTION];
+}
+
+function onWsMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const conn = connectionOf(this);
+  conn.alive = true;
+  if (!conn.takeToken()) {
+    conn.close(CloseCode.RATE_LIMITED, 'too many messages; slow down');
+    return;
+  }
+  if (isBinary) {
+    conn.reply({ type: MessageType.ERROR, code: ErrorCode.BINARY_NOT_SUPPORTED, message: 'binary frames are not supported; send text commands', timestamp: nowIso() });
+    return;
+  }
+  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+  conn.handleText(text);
+}
+
+function onWsPong(this: WebSocket): void {
+  connectionOf(this).alive = true;
+}
+
+function onWsClose(this: WebSocket, code: number): void {
+  connectionOf(this).cleanup(code);
+}

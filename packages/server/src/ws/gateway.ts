@@ -1,0 +1,275 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode, ErrorCode, MessageType, parseSince, streamsFor, type ConnectionStats, type StreamPosition } from '@herald/protocol';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { TokenError, type AuthService } from '../auth/index.js';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import type { NotificationService } from '../notifications/index.js';
+import { nowIso } from '../notifications/index.js';
+import type { Store } from '../store/index.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import type { ConnectionManager } from './manager.js';
+
+export const WS_USER_PATH = '/api/v1/ws';
+export const WS_ADMIN_PATH = '/api/v1/ws/admin';
+const MAX_URL_LENGTH = 8192;
+const MAX_TOKEN_LENGTH = 4096;
+
+type Endpoint = 'user' | 'admin';
+
+interface Refusal {
+  code: number;
+  reason: string;
+}
+
+interface Admission {
+  endpoint: Endpoint;
+  userId: number;
+  username: string;
+  userIsAdmin: boolean;
+  expiresAt: number;
+  since: StreamPosition | undefined;
+  sinceError: string | undefined;
+}
+
+export interface GatewayDeps {
+  config: Config;
+  auth: AuthService;
+  store: Store;
+  manager: ConnectionManager;
+  notifications: NotificationService;
+  metrics: Metrics;
+  log: Logger;
+  nodeId: string;
+  stats(): Promise<ConnectionStats>;
+}
+
+/** Extracts the token: `?token=` (specification) or `Sec-WebSocket-Protocol: bearer, <token>`. */
+export function tokenFrom(req: IncomingMessage, query: URLSearchParams): string | undefined {
+  const header = req.headers['sec-websocket-protocol'];
+  if (typeof header === 'string') {
+    const parts = header.split(',').map((part) => part.trim());
+    if (parts[0] === 'bearer' && parts[1]) return parts[1].slice(0, MAX_TOKEN_LENGTH + 1);
+  }
+  return query.get('token')?.slice(0, MAX_TOKEN_LENGTH + 1) ?? undefined;
+}
+
+function writeHttpError(socket: Duplex, status: number, text: string, message: string): void {
+  const body = JSON.stringify({ error: status === 404 ? ErrorCode.NOT_FOUND : ErrorCode.UNAVAILABLE, message, statusCode: status });
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+function onSocketError(this: Duplex): void {
+  this.destroy();
+}
+
+function onWsError(this: WebSocket): void {
+  /* every socket gets a listener: an error on one socket must never take the process down */
+}
+
+/**
+ * Handles WebSocket upgrades: checks the Origin, authenticates before the handshake
+ * completes, enforces connection limits, and reports refusals as close codes (so a
+ * browser can tell them from network failures).
+ */
+export class WebSocketGateway implements ConnectionHost {
+  readonly #wss: WebSocketServer;
+  readonly #deps: GatewayDeps;
+  readonly #perIp = new Map<string, number>();
+  #accepting = true;
+
+  constructor(deps: GatewayDeps) {
+    this.#deps = deps;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: deps.config.maxPayloadBytes,
+      handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
+    });
+  }
+
+  get replay() {
+    return this.#deps.store;
+  }
+
+  stop(): void {
+    this.#accepting = false;
+  }
+
+  /** The `upgrade` listener of the HTTP server. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', onSocketError);
+    const rawUrl = req.url ?? '';
+    if (rawUrl.length > MAX_URL_LENGTH) return writeHttpError(socket, 414, 'URI Too Long', 'URL too long');
+    const queryAt = rawUrl.indexOf('?');
+    const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+    const query = new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
+    const endpoint: Endpoint | undefined = path === WS_USER_PATH ? 'user' : path === WS_ADMIN_PATH ? 'admin' : undefined;
+    if (!endpoint) return writeHttpError(socket, 404, 'Not Found', `no WebSocket endpoint at ${path.slice(0, 100)}`);
+    if (!this.#accepting) return writeHttpError(socket, 503, 'Service Unavailable', 'server is shutting down');
+
+    const ip = this.#clientIp(req);
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    socket.once('close', () => this.#release(ip));
+
+    void this.#admit(req, endpoint, query, ip).then((result) => {
+      if (socket.destroyed) return;
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', onWsError);
+        if ('reason' in result) {
+          this.#deps.metrics.closes.inc({ code: result.code });
+          ws.close(result.code, result.reason);
+          return;
+        }
+        void this.#open(ws, result, ip);
+      });
+    });
+  }
+
+  #release(ip: string): void {
+    const count = (this.#perIp.get(ip) ?? 1) - 1;
+    if (count <= 0) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, count);
+  }
+
+  #clientIp(req: IncomingMessage): string {
+    if (this.#deps.config.trustProxy) {
+      const forwarded = req.headers['x-forwarded-for'];
+      const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+
+  #originAllowed(origin: string | undefined): boolean {
+    if (origin === undefined) return true; // not a browser: no cross-site risk
+    const allowed = this.#deps.config.corsOrigins;
+    return allowed.includes('*') || allowed.includes(origin.replace(/\/$/, ''));
+  }
+
+  async #admit(req: IncomingMessage, endpoint: Endpoint, query: URLSearchParams, ip: string): Promise<Admission | Refusal> {
+    const { config, auth, metrics, manager } = this.#deps;
+    if (!this.#originAllowed(req.headers.origin)) {
+      metrics.authFailures.inc({ reason: 'origin' });
+      return { code: CloseCode.FORBIDDEN, reason: 'origin not allowed' };
+    }
+    if ((this.#perIp.get(ip) ?? 0) > config.maxConnectionsPerIp) {
+      return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections from this address' };
+    }
+    let principal;
+    try {
+      principal = await auth.authenticate(tokenFrom(req, query));
+    } catch (error) {
+      const reason = error instanceof TokenError ? error.reason : 'invalid';
+      metrics.authFailures.inc({ reason });
+      if (!(error instanceof TokenError)) this.#deps.log.warn({ err: error }, 'authentication failed unexpectedly');
+      return { code: CloseCode.UNAUTHORIZED, reason: error instanceof TokenError ? error.message : 'token invalid' };
+    }
+    const { user, claims } = principal;
+    if (endpoint === 'admin' && !user.is_admin) {
+      metrics.authFailures.inc({ reason: 'not_admin' });
+      return { code: CloseCode.FORBIDDEN, reason: 'admin only' };
+    }
+    if (manager.connectionsOf(user.id).length >= config.maxConnectionsPerUser) {
+      return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
+    }
+    const rawSince = query.get('since');
+    let since: StreamPosition | undefined;
+    let sinceError: string | undefined;
+    if (rawSince !== null) {
+      const parsed = parseSince(rawSince);
+      if (parsed.ok) since = parsed.value;
+      else sinceError = parsed.error;
+    }
+    return { endpoint, userId: user.id, username: user.username, userIsAdmin: user.is_admin, expiresAt: claims.exp * 1000, since, sinceError };
+  }
+
+  async #open(ws: WebSocket, admission: Admission, ip: string): Promise<void> {
+    const { config, manager, notifications, store, nodeId } = this.#deps;
+    const isAdmin = admission.endpoint === 'admin';
+    const streams = streamsFor(admission.userId, isAdmin);
+    const conn = new Connection(
+      ws,
+      { userId: admission.userId, username: admission.username, isAdmin, userIsAdmin: admission.userIsAdmin, streams, ip, expiresAt: admission.expiresAt },
+      this,
+      { sendBufferBytes: config.sendBufferBytes, maxMessagesPerSecond: config.maxMessagesPerSecond },
+    );
+    try {
+      await manager.connect(conn);
+      if (conn.state === 'closed') return manager.disconnect(conn);
+      if (admission.sinceError) {
+        conn.reply({ type: MessageType.ERROR, code: ErrorCode.INVALID_SINCE, message: admission.sinceError, timestamp: nowIso() });
+      }
+      const since = this.#ownPositions(conn, admission.since);
+      const [heads, unread, stats] = await Promise.all([store.heads(streams), notifications.unread(admission.userId, admission.userIsAdmin), this.#deps.stats()]);
+      const idField = isAdmin ? { admin_id: admission.userId } : { user_id: admission.userId };
+      await conn.start({
+        connected: {
+          type: MessageType.CONNECTED,
+          message: isAdmin ? `管理员 ${admission.username} 已连接` : `用户 ${admission.username} 已连接`,
+          ...idField,
+          connection_stats: stats,
+          unread_count: unread.count,
+          unread_positions: unread.positions,
+          node_id: nodeId,
+          timestamp: nowIso(),
+        },
+        snapshot: notifications.progress.snapshot(admission.userId, isAdmin) as unknown as Record<string, unknown>[],
+        since,
+        heads,
+      });
+    } catch (error) {
+      this.#deps.log.error({ err: error }, 'could not open connection');
+      conn.close(CloseCode.INTERNAL_ERROR, 'server error; reconnect');
+    }
+  }
+
+  /** Keeps only positions of streams this connection reads; names the others. */
+  #ownPositions(conn: Connection, since: StreamPosition | undefined): StreamPosition | undefined {
+    if (!since) return undefined;
+    const own: StreamPosition = {};
+    for (const [stream, offset] of Object.entries(since)) {
+      if (conn.streams.includes(stream)) own[stream] = offset;
+      else {
+        conn.reply({
+          type: MessageType.ERROR,
+          code: ErrorCode.INVALID_SINCE,
+          message: `since names ${stream}, which this connection does not read`,
+          timestamp: nowIso(),
+        });
+      }
+    }
+    return own;
+  }
+
+  // ---- ConnectionHost ----
+
+  stats(): Promise<ConnectionStats> {
+    return this.#deps.stats();
+  }
+
+  async markRead(conn: Connection, ids: number[] | 'all'): Promise<void> {
+    try {
+      await this.#deps.notifications.markRead(conn.userId, conn.userIsAdmin, ids);
+    } catch (error) {
+      this.#deps.log.warn({ err: error }, 'mark_read over WebSocket failed');
+      conn.reply({ type: MessageType.ERROR, code: ErrorCode.UNAVAILABLE, message: 'could not mark notifications read; try again', timestamp: nowIso() });
+    }
+  }
+
+  onSent(type: string): void {
+    this.#deps.metrics.messagesSent.inc({ type });
+  }
+
+  onClosed(conn: Connection, code: number): void {
+    this.#deps.metrics.closes.inc({ code });
+    this.#deps.manager.disconnect(conn);
+  }
+
+  close(): void {
+    this.#wss.close();
+  }
+}

@@ -1,0 +1,156 @@
+import { ADMIN_STREAM, BROADCAST_STREAM, userStream, type ConnectionStats } from '@herald/protocol';
+import type { Logger } from 'pino';
+import { channelFor, type Broker, type BrokerHandler } from '../broker/index.js';
+import { readMeta } from '../notifications/index.js';
+import type { Connection } from './connection.js';
+
+const CHANNEL_PREFIX = channelFor('');
+
+/**
+ * The specification's ConnectionManager: user connections grouped by user id (several
+ * devices each), admin connections in their own pool, and fan-out of broker payloads to
+ * every local connection reading the payload's stream. Nothing here assumes one process:
+ * sends go through the broker, which delivers to every node.
+ */
+export class ConnectionManager {
+  readonly #users = new Map<number, Set<Connection>>();
+  readonly #admins = new Set<Connection>();
+  readonly #byStream = new Map<string, Set<Connection>>();
+  readonly #broker: Broker;
+  readonly #log: Logger;
+  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #onPayload: BrokerHandler = (payload, channel) => this.#fanOut(payload, channel);
+
+  constructor(broker: Broker, log: Logger) {
+    this.#broker = broker;
+    this.#log = log;
+  }
+
+  /** Adds a connection to its pools; resolves once its streams' subscriptions are active. */
+  async connect(conn: Connection): Promise<void> {
+    if (conn.isAdmin) this.#admins.add(conn);
+    else {
+      let devices = this.#users.get(conn.userId);
+      if (!devices) this.#users.set(conn.userId, (devices = new Set()));
+      devices.add(conn);
+    }
+    const subscribing: Promise<void>[] = [];
+    for (const stream of conn.streams) {
+      let readers = this.#byStream.get(stream);
+      if (!readers) {
+        this.#byStream.set(stream, (readers = new Set()));
+        subscribing.push(this.#broker.subscribe(channelFor(stream), this.#onPayload));
+      }
+      readers.add(conn);
+    }
+    await Promise.all(subscribing);
+    if (conn.isAdmin) this.#log.info({ admin_id: conn.userId, admins: this.#admins.size }, `✅ Admin WebSocket连接已建立, 当前管理员连接数: ${this.#admins.size}`);
+    else this.#log.info({ user_id: conn.userId, devices: this.#users.get(conn.userId)?.size }, '✅ User WebSocket connected');
+  }
+
+  /** Removes a connection from every pool and drops subscriptions no local connection needs. */
+  disconnect(conn: Connection): void {
+    if (conn.isAdmin) {
+      if (!this.#admins.delete(conn)) return;
+      this.#log.info({ admin_id: conn.userId, admins: this.#admins.size }, `❌ Admin WebSocket连接已断开, 剩余管理员连接数: ${this.#admins.size}`);
+    } else {
+      const devices = this.#users.get(conn.userId);
+      if (!devices?.delete(conn)) return;
+      if (devices.size === 0) this.#users.delete(conn.userId);
+      this.#log.info({ user_id: conn.userId }, '❌ User WebSocket disconnected');
+    }
+    for (const stream of conn.streams) {
+      const readers = this.#byStream.get(stream);
+      if (!readers) continue;
+      readers.delete(conn);
+      if (readers.size === 0 && stream !== ADMIN_STREAM && stream !== BROADCAST_STREAM) {
+        this.#byStream.delete(stream);
+        void this.#broker.unsubscribe(channelFor(stream), this.#onPayload).catch(() => undefined);
+      }
+    }
+  }
+
+  #fanOut(payload: string, channel: string): void {
+    const readers = this.#byStream.get(channel.slice(CHANNEL_PREFIX.length));
+    if (!readers || readers.size === 0) return;
+    const parsed = readMeta(payload);
+    if (!parsed) {
+      this.#log.warn({ channel }, 'dropped a broker payload that is not a wire message');
+      return;
+    }
+    // Serialised once by the publisher, encoded once here, written to every socket.
+    const data = Buffer.from(payload);
+    for (const conn of readers) conn.deliver(data, parsed.meta);
+  }
+
+  /** Sends a message to every device of one user, on every node. Not persisted. */
+  async sendPersonalMessage(message: Record<string, unknown>, userId: number): Promise<void> {
+    await this.#broker.publish(channelFor(userStream(userId)), JSON.stringify(message));
+  }
+
+  /** Sends a message to every administrator connection, on every node. Not persisted. */
+  async sendAdminMessage(message: Record<string, unknown>): Promise<void> {
+    await this.#broker.publish(channelFor(ADMIN_STREAM), JSON.stringify(message));
+  }
+
+  /** Sends a message to every connection, on every node. Not persisted. */
+  async broadcast(message: Record<string, unknown>): Promise<void> {
+    await this.#broker.publish(channelFor(BROADCAST_STREAM), JSON.stringify(message));
+  }
+
+  /** This node's figures, in the specification's shape. */
+  getConnectionCount(): ConnectionStats {
+    let userConnections = 0;
+    for (const devices of this.#users.values()) userConnections += devices.size;
+    return {
+      total_users: this.#users.size,
+      total_user_connections: userConnections,
+      total_admin_connections: this.#admins.size,
+      total_connections: userConnections + this.#admins.size,
+    };
+  }
+
+  /** Open connections of one user on this node (both endpoints). */
+  connectionsOf(userId: number): Connection[] {
+    const result = [...(this.#users.get(userId) ?? [])];
+    for (const conn of this.#admins) if (conn.userId === userId) result.push(conn);
+    return result;
+  }
+
+  *all(): IterableIterator<Connection> {
+    for (const devices of this.#users.values()) yield* devices;
+    yield* this.#admins;
+  }
+
+  /** Protocol pings on an interval; a connection that missed the previous pong is terminated. */
+  startHeartbeat(intervalMs: number): void {
+    this.stopHeartbeat();
+    this.#heartbeat = setInterval(() => {
+      for (const conn of this.all()) {
+        if (!conn.heartbeat()) {
+          this.#log.info({ user_id: conn.userId }, 'terminated a connection that missed its heartbeat');
+          this.disconnect(conn);
+        }
+      }
+    }, intervalMs);
+    this.#heartbeat.unref();
+  }
+
+  stopHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  closeAll(code: number, reason: (conn: Connection) => string): void {
+    for (const conn of [...this.all()]) conn.close(code, reason(conn));
+  }
+
+  async subscribeShared(): Promise<void> {
+    for (const stream of [ADMIN_STREAM, BROADCAST_STREAM]) {
+      if (!this.#byStream.has(stream)) {
+        this.#byStream.set(stream, new Set());
+        await this.#broker.subscribe(channelFor(stream), this.#onPayload);
+      }
+    }
+  }
+}
