@@ -150,7 +150,7 @@ export function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions = {}):
   if (signal?.aborted) return Promise.reject(new TranscodeCancelledError(abortReason(signal)));
 
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(bin, ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1', ...args], {
+    const child = spawn(bin, ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats', '-stats_period', '0.2', '-progress', 'pipe:1', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tail = new TailBuffer();

@@ -27,6 +27,8 @@ export async function makeTestVideo(path: string, seconds: number, opts: TestVid
       ...(audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`] : []),
       '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
       ...(audio ? ['-c:a', 'aac', '-b:a', '64k', '-shortest'] : []),
+      // moov first, like an upload from a browser-friendly encoder; a truncated copy still probes.
+      '-movflags', '+faststart',
       '-f', 'mp4',
       `file:${path}`,
     ],

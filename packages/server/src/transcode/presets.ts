@@ -60,7 +60,7 @@ function buildPreset(spec: PresetSpec, choice: EncoderChoice): Preset {
     outputArgs: [
       '-map', '0:v:0', '-map', '0:a:0?',
       // min() keeps small sources at their size; -2 keeps the width even for the encoders.
-      '-vf', `scale=-2:'min(${spec.height},ih)'`,
+      '-vf', `scale=-2:'min(${spec.height},trunc(ih/2)*2)'`,
       ...choice.args,
       '-pix_fmt', 'yuv420p',
       '-c:a', 'aac', '-b:a', '128k', '-ac', '2',
