@@ -172,7 +172,8 @@ describe('HeraldClient close codes', () => {
     const errors: string[] = [];
     const client = makeClient({ getToken, maxReconnectAttempts: 3, onError: (e) => errors.push(e.code) });
     await waitFor(() => client.isConnected);
-    await server.close(); // every reconnect is now refused
+    server.options.refuse = true; // every reconnect is now refused
+    server.dropAll();
     for (let i = 0; i < 10 && client.getState() !== 'closed'; i++) {
       await waitFor(() => client.getState() === 'reconnecting' && timers.size > 0);
       timers.advance(30_000);
@@ -182,14 +183,14 @@ describe('HeraldClient close codes', () => {
     await waitFor(() => client.getState() === 'closed');
     expect(getToken).toHaveBeenCalledTimes(4); // first connect + 3 reconnects
     expect(errors).toContain('ERR_RECONNECT_EXHAUSTED');
-    server = await TestServer.start(); // for afterEach
   });
 
   it('grows reconnect delays between failed attempts', async () => {
     const getToken = vi.fn(() => 'good');
     const client = makeClient({ getToken, random: () => 0.999, reconnectInterval: 100, maxReconnectInterval: 1000, maxReconnectAttempts: Infinity });
     await waitFor(() => client.isConnected);
-    await server.close();
+    server.options.refuse = true;
+    server.dropAll();
     const seen: number[] = [];
     for (let i = 1; i <= 5; i++) {
       // after attempt i failed: only the reconnect timer is pending
@@ -198,7 +199,6 @@ describe('HeraldClient close codes', () => {
       timers.advance(timers.delays[0]);
     }
     expect(seen).toEqual([199, 299, 499, 899, 1000]);
-    server = await TestServer.start();
   });
 });
 

@@ -33,6 +33,8 @@ export interface TestServerOptions {
   sendConnected?: boolean;
   /** `unread_count` / `unread_positions` sent in `connected`. */
   unread?: { count: number; positions: StreamPosition };
+  /** Refuse every upgrade with HTTP 503 (the client sees a failed connect, like a network error). */
+  refuse?: boolean;
   /** Body of `GET /api/v1/notifications`. */
   inbox?: unknown;
   /** Body of `GET /api/v1/videos/:id/transcode-status`. */
@@ -69,6 +71,7 @@ export class TestServer {
     this.#wss = new WebSocketServer({
       server: this.#http,
       handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
+      verifyClient: (_info, callback) => (this.options.refuse ? callback(false, 503) : callback(true)),
     });
     this.#wss.on('connection', (socket, req) => this.#onConnection(socket, req));
   }
@@ -101,6 +104,11 @@ export class TestServer {
       };
       this.#waiters.push(check);
     });
+  }
+
+  /** Drops every open connection without a close frame (the client sees 1006). */
+  dropAll(): void {
+    for (const client of this.#wss.clients) client.terminate();
   }
 
   async close(): Promise<void> {

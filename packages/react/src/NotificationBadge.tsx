@@ -1,0 +1,61 @@
+import type { CSSProperties, ReactNode } from 'react';
+import { Badge, Space, Typography } from 'antd';
+import { BellOutlined } from '@ant-design/icons';
+import { useWebSocketContext } from './WebSocketContext.js';
+
+/** Status texts; defaults are the specification's Chinese. */
+export interface NotificationBadgeLabels {
+  connected: string;
+  disconnected: string;
+  connecting: string;
+  reconnecting: string;
+}
+
+export const defaultBadgeLabels: NotificationBadgeLabels = {
+  connected: '已连接',
+  disconnected: '已断开',
+  connecting: '连接中',
+  reconnecting: '重连中',
+};
+
+export interface NotificationBadgeProps {
+  /** Override some or all status texts, e.g. `{ connected: 'Connected', disconnected: 'Disconnected' }`. */
+  labels?: Partial<NotificationBadgeLabels>;
+  /** Show the connection state text beside the bell (default `true`). */
+  showStatus?: boolean;
+  /** Bell click; default marks all notifications read. */
+  onClick?: () => void;
+  className?: string;
+  style?: CSSProperties;
+}
+
+/**
+ * Bell with the unread count and the connection state. Must be inside `<WebSocketProvider>`.
+ *
+ * @example
+ * <NotificationBadge labels={{ connected: 'Online', disconnected: 'Offline' }} />
+ */
+export function NotificationBadge({ labels, showStatus = true, onClick, className, style }: NotificationBadgeProps): ReactNode {
+  const { unreadCount, state, markAsRead } = useWebSocketContext();
+  const texts = { ...defaultBadgeLabels, ...labels };
+  const text = state === 'open' ? texts.connected : state === 'closed' ? texts.disconnected : texts[state];
+  return (
+    <Space className={className} style={style} size="small">
+      <Badge count={unreadCount} size="small">
+        <BellOutlined
+          role="button"
+          aria-label={`notifications (${unreadCount})`}
+          style={{ fontSize: 18, cursor: 'pointer' }}
+          onClick={() => (onClick ? onClick() : markAsRead())}
+        />
+      </Badge>
+      {showStatus && (
+        <Typography.Text type={state === 'open' ? 'success' : state === 'closed' ? 'danger' : 'warning'} data-state={state}>
+          {text}
+        </Typography.Text>
+      )}
+    </Space>
+  );
+}
+
+export default NotificationBadge;

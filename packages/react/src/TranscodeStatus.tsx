@@ -1,0 +1,88 @@
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { Progress, Space, Typography } from 'antd';
+import type { HeraldClient, TranscodeProgressEntry } from '@herald/client';
+import { useOptionalWebSocketContext } from './WebSocketContext.js';
+
+/** What `GET /api/v1/videos/{id}/transcode-status` returns (fields the component reads). */
+export interface TranscodeStatusInfo {
+  status: string;
+  progress: number;
+  message?: string;
+}
+
+export interface TranscodeStatusProps {
+  videoId: number;
+  /** Status fetcher for polling; default `GET /api/v1/videos/{id}/transcode-status` through the provider's client. */
+  fetchStatus?: (videoId: number) => Promise<TranscodeStatusInfo>;
+  /** Polling interval while disconnected, in ms (default 5000); 3× longer while connected. */
+  pollInterval?: number;
+  /** Custom rendering of the current status. */
+  children?: (status: TranscodeStatusInfo | undefined) => ReactNode;
+}
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+/** While connected, pushed messages carry progress: poll 3× less often (the specification's 混合模式). */
+const CONNECTED_POLL_FACTOR = 3;
+
+function defaultFetcher(client: HeraldClient | null | undefined): ((id: number) => Promise<TranscodeStatusInfo>) | undefined {
+  return client ? (id) => client.request<TranscodeStatusInfo>(`/api/v1/videos/${id}/transcode-status`) : undefined;
+}
+
+/**
+ * Transcode progress of one video: live from pushed `transcode_progress` messages while
+ * connected, polled over HTTP while disconnected (and, 3× less often, while connected as
+ * a safety net). Use inside `<WebSocketProvider>`; outside it, it only polls `fetchStatus`.
+ *
+ * @example
+ * <TranscodeStatus videoId={123} />
+ */
+export function TranscodeStatus({ videoId, fetchStatus, pollInterval = 5000, children }: TranscodeStatusProps): ReactNode {
+  const context = useOptionalWebSocketContext();
+  const isConnected = context?.isConnected ?? false;
+  const pushed: TranscodeProgressEntry | undefined = context?.transcodeProgress.get(videoId);
+  const [polled, setPolled] = useState<{ videoId: number; info: TranscodeStatusInfo } | undefined>(undefined);
+  const fetcher = useRef(fetchStatus);
+  fetcher.current = fetchStatus ?? defaultFetcher(context?.client);
+  const canPoll = fetchStatus !== undefined || context?.client != null;
+  const polledInfo = polled?.videoId === videoId ? polled.info : undefined;
+  const current: TranscodeStatusInfo | undefined = isConnected ? (pushed ?? polledInfo) : (polledInfo ?? pushed);
+  const done = current !== undefined && TERMINAL.has(current.status);
+
+  useEffect(() => {
+    if (!canPoll || done) return undefined;
+    let cancelled = false;
+    const poll = (): void => {
+      const fetch = fetcher.current;
+      if (!fetch) return;
+      fetch(videoId).then(
+        (info) => {
+          if (!cancelled) setPolled({ videoId, info });
+        },
+        () => {
+          // a failed poll keeps the last known status; the next tick retries
+        },
+      );
+    };
+    poll();
+    const timer = setInterval(poll, isConnected ? pollInterval * CONNECTED_POLL_FACTOR : pollInterval);
+    return () => {
+      cancelled = true;
+      clearInterval(timer);
+    };
+  }, [videoId, isConnected, pollInterval, canPoll, done]);
+
+  if (children) return children(current);
+  if (!current) return <Typography.Text type="secondary">—</Typography.Text>;
+  const status = current.status === 'failed' ? 'exception' : current.status === 'completed' ? 'success' : 'active';
+  return (
+    <Space direction="vertical" size={0} style={{ width: '100%' }} data-video-id={videoId} data-status={current.status}>
+      <Progress percent={Math.round(current.progress)} status={status} size="small" />
+      <Typography.Text type="secondary">
+        {current.status}
+        {current.message ? `: ${current.message}` : ''}
+      </Typography.Text>
+    </Space>
+  );
+}
+
+export default TranscodeStatus;

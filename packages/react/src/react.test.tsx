@@ -1,0 +1,174 @@
+// @vitest-environment jsdom
+import { act, cleanup, render, renderHook, screen, waitFor as rtlWaitFor } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { StrictMode, type ReactNode } from 'react';
+import { WebSocket } from 'ws';
+import type { WebSocketConstructor } from '@herald/client';
+import { TestServer, waitFor } from '../../client/src/test-server.js';
+import { NotificationBadge, TranscodeStatus, WebSocketProvider, useWebSocket, useWebSocketContext } from './index.js';
+
+const WS = WebSocket as unknown as WebSocketConstructor;
+let server: TestServer;
+
+beforeEach(async () => {
+  server = await TestServer.start();
+});
+
+afterEach(async () => {
+  cleanup();
+  await server.close();
+});
+
+describe('useWebSocket', () => {
+  it('connects, reports isConnected and lastMessage, and dispatches to the latest callbacks', async () => {
+    const first = vi.fn();
+    const second = vi.fn();
+    const onConnect = vi.fn();
+    const { result, rerender } = renderHook(
+      ({ cb }: { cb: (m: unknown) => void }) =>
+        useWebSocket(false, { url: server.url, token: 'good', WebSocket: WS, onlineSource: null, onTranscodeProgress: cb, onConnect }),
+      { initialProps: { cb: first } },
+    );
+    await rtlWaitFor(() => expect(result.current.isConnected).toBe(true));
+    expect(onConnect).toHaveBeenCalledTimes(1);
+    rerender({ cb: second }); // new callback identity must not reconnect
+    const conn = await server.connection(0);
+    conn.send({ type: 'transcode_progress', video_id: 1, status: 'processing', progress: 10, message: '' });
+    await rtlWaitFor(() => expect(result.current.lastMessage).toMatchObject({ type: 'transcode_progress', progress: 10 }));
+    expect(first).not.toHaveBeenCalled();
+    expect(second).toHaveBeenCalledTimes(1);
+    expect(server.connections).toHaveLength(1);
+    act(() => {
+      expect(result.current.sendMessage('get_stats')).toBe(true);
+    });
+    await waitFor(() => conn.received.includes('get_stats'));
+  });
+
+  it('closes its socket on unmount, also under StrictMode', async () => {
+    const wrapper = ({ children }: { children: ReactNode }) => <StrictMode>{children}</StrictMode>;
+    const { result, unmount } = renderHook(() => useWebSocket(true, { url: server.url, token: 'admin', WebSocket: WS, onlineSource: null }), {
+      wrapper,
+    });
+    await rtlWaitFor(() => expect(result.current.state).toBe('open'));
+    unmount();
+    await waitFor(() => server.connections.every((c) => c.socket.readyState === c.socket.CLOSED));
+  });
+});
+
+describe('WebSocketProvider', () => {
+  it('throws a helpful error outside the provider', () => {
+    // React reports the render error before rethrowing it; keep the test output clean
+    const silence = (event: ErrorEvent): void => event.preventDefault();
+    window.addEventListener('error', silence);
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(() => renderHook(() => useWebSocketContext())).toThrow(/inside <WebSocketProvider>/);
+    } finally {
+      window.removeEventListener('error', silence);
+      spy.mockRestore();
+    }
+  });
+
+  it('exposes unread count, notifications, progress and markAsRead', async () => {
+    server.options.unread = { count: 3, positions: { 'user:1': 5, broadcast: 0 } };
+    const wrapper = ({ children }: { children: ReactNode }) => (
+      <WebSocketProvider url={server.url} token="good" WebSocket={WS} onlineSource={null}>
+        {children}
+      </WebSocketProvider>
+    );
+    const { result } = renderHook(() => useWebSocketContext(), { wrapper });
+    await rtlWaitFor(() => expect(result.current.isConnected).toBe(true));
+    expect(result.current.unreadCount).toBe(3);
+    const conn = await server.connection(0);
+    conn.send({ type: 'transcode_progress', video_id: 9, status: 'processing', progress: 30, message: 'x' });
+    conn.send({ type: 'system_message', message: 'hello', level: 'info', id: 1, stream: 'broadcast', offset: 1 });
+    await rtlWaitFor(() => expect(result.current.unreadCount).toBe(4));
+    expect(result.current.notifications).toHaveLength(1);
+    expect(result.current.transcodeProgress.get(9)).toMatchObject({ progress: 30 });
+    act(() => result.current.markAsRead());
+    await waitFor(() => conn.received.includes('{"type":"mark_all_read"}'));
+    expect(result.current.unreadCount).toBe(0);
+    // a system message shows an Ant Design toast
+    await rtlWaitFor(() => expect(document.body.textContent).toContain('hello'));
+  });
+});
+
+describe('NotificationBadge', () => {
+  it('shows the unread count and the connection state text, in Chinese by default', async () => {
+    server.options.unread = { count: 7, positions: { 'user:1': 5, broadcast: 0 } };
+    render(
+      <WebSocketProvider url={server.url} token="good" WebSocket={WS} onlineSource={null} toasts={false}>
+        <NotificationBadge />
+      </WebSocketProvider>,
+    );
+    await screen.findByText('已连接');
+    expect(screen.getByRole('button', { name: 'notifications (7)' })).toBeTruthy();
+    expect(document.querySelector('.ant-badge')?.textContent).toContain('7');
+    (await server.connection(0)).close(4003, 'forbidden');
+    await screen.findByText('已断开');
+  });
+
+  it('takes labels for other languages', async () => {
+    render(
+      <WebSocketProvider url={server.url} token="good" WebSocket={WS} onlineSource={null}>
+        <NotificationBadge labels={{ connected: 'Connected' }} />
+      </WebSocketProvider>,
+    );
+    await screen.findByText('Connected');
+  });
+});
+
+describe('TranscodeStatus', () => {
+  it('shows progress pushed over the socket while connected', async () => {
+    const fetchStatus = vi.fn(async () => ({ status: 'queued', progress: 0 }));
+    render(
+      <WebSocketProvider url={server.url} token="good" WebSocket={WS} onlineSource={null}>
+        <NotificationBadge />
+        <TranscodeStatus videoId={42} fetchStatus={fetchStatus} />
+      </WebSocketProvider>,
+    );
+    await screen.findByText('已连接');
+    (await server.connection(0)).send({ type: 'transcode_progress', video_id: 42, status: 'processing', progress: 45, message: 'encoding' });
+    await screen.findByText('45%');
+    expect(screen.getByText('processing: encoding')).toBeTruthy();
+  });
+
+  it('polls the status endpoint while disconnected, 3x more often than while connected', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const fetchStatus = vi.fn(async () => ({ status: 'processing', progress: 60, message: 'polled' }));
+      const view = render(<TranscodeStatus videoId={5} fetchStatus={fetchStatus} pollInterval={1000} />);
+      await screen.findByText('60%');
+      expect(fetchStatus).toHaveBeenCalledTimes(1);
+      act(() => vi.advanceTimersByTime(3000));
+      expect(fetchStatus).toHaveBeenCalledTimes(4);
+      view.unmount();
+
+      // connected: the interval is 3x longer
+      fetchStatus.mockClear();
+      render(
+        <WebSocketProvider url={server.url} token="good" WebSocket={WS} onlineSource={null}>
+          <NotificationBadge />
+          <TranscodeStatus videoId={5} fetchStatus={fetchStatus} pollInterval={1000} />
+        </WebSocketProvider>,
+      );
+      await screen.findByText('已连接');
+      const before = fetchStatus.mock.calls.length;
+      act(() => vi.advanceTimersByTime(3000));
+      expect(fetchStatus.mock.calls.length - before).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('polls the default endpoint through the provider client when disconnected', async () => {
+    server.options.transcodeStatus = (id) => ({ status: 'completed', progress: 100, message: `video ${id}` });
+    render(
+      <WebSocketProvider url={server.url} token="good" WebSocket={WS} onlineSource={null} autoConnect={false}>
+        <TranscodeStatus videoId={77} />
+      </WebSocketProvider>,
+    );
+    await screen.findByText('completed: video 77');
+    expect(server.requests).toEqual([{ path: '/api/v1/videos/77/transcode-status', authorization: 'Bearer good' }]);
+  });
+});
