@@ -220,7 +220,7 @@ describe('HeraldClient resume', () => {
     await waitFor(() => client.getState() === 'reconnecting');
     timers.advance(3000);
     const second = await server.connection(1);
-    expect(second.since).toBe('broadcast@2,user:1@4');
+    expect(second.since?.split(',').sort()).toEqual(['broadcast@2', 'user:1@4']);
     // replay overlapping the seam: offset 2 again, then 3
     second.send(persisted('broadcast', 2, 103));
     second.send(persisted('broadcast', 3, 104));
@@ -228,6 +228,18 @@ describe('HeraldClient resume', () => {
     await waitFor(() => messages.length === 4);
     expect(messages).toEqual([1, 4, 2, 3]);
     expect(client.positions).toEqual({ broadcast: 3, 'user:1': 4 });
+  });
+
+  it("follows the positions the server's connected message stands at, also backwards", async () => {
+    server.heads = { 'user:1': 2, broadcast: 1 };
+    const client = makeClient({ positions: { 'user:1': 40 } });
+    const seen = vi.fn();
+    client.on('system_message', seen);
+    await waitFor(() => client.isConnected);
+    expect((await server.connection(0)).since).toBe('user:1@40');
+    expect(client.positions).toEqual({ 'user:1': 2, broadcast: 1 });
+    (await server.connection(0)).send(persisted('user:1', 3, 1));
+    await waitFor(() => seen.mock.calls.length === 1);
   });
 
   it('drops a message whose id was already seen in another stream', async () => {
@@ -245,8 +257,9 @@ describe('HeraldClient resume', () => {
   });
 
   it('on resync_required resets positions, refetches the inbox over HTTP and calls onResync', async () => {
-    server.options.inbox = { items: [{ id: 9 }], next_cursor: null, unread_count: 6, unread_positions: { 'user:1': 50, broadcast: 20 } };
+    server.options.inbox = { items: [{ id: 9 }], next_cursor: null, unread_count: 6, unread_positions: { 'user:1': 60, broadcast: 0 } };
     const onResync = vi.fn();
+    server.heads = { 'user:1': 60, broadcast: 0 };
     const client = makeClient({ onResync, positions: { 'user:1': 3 } });
     await waitFor(() => client.isConnected);
     const conn = await server.connection(0);
@@ -255,7 +268,7 @@ describe('HeraldClient resume', () => {
     await waitFor(() => onResync.mock.calls.length === 1);
     expect(server.requests).toEqual([{ path: '/api/v1/notifications', authorization: 'Bearer good-token' }]);
     expect(onResync.mock.calls[0][0]).toMatchObject({ streams: ['user:1'], inbox: { items: [{ id: 9 }] } });
-    expect(client.positions).toEqual({ 'user:1': 50 });
+    expect(client.positions).toEqual({ 'user:1': 50, broadcast: 0 });
     expect(client.unreadCount).toBe(6);
   });
 

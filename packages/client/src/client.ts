@@ -45,7 +45,8 @@ export type TokenProvider = (request: TokenRequest) => string | null | undefined
 /** One page of the inbox, as `GET /api/v1/notifications` returns it. */
 export interface InboxPage extends UnreadState {
   items: unknown[];
-  next_cursor: string | null;
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  next_cursor: number | string | null;
 }
 
 export interface ResyncEvent {
@@ -312,9 +313,10 @@ export class HeraldClient {
   markRead(ids?: readonly number[]): boolean {
     if (ids === undefined) {
       const sent = this.send({ type: 'mark_all_read' });
-      if (sent) {
+      if (sent && this.#unread.count !== 0) {
         this.#unread.clearLocal();
         this.#changed();
+        this.#events.emit('unread', 0);
       }
       return sent;
     }
@@ -428,7 +430,7 @@ export class HeraldClient {
         this.#disconnect(code, reason, false);
         return;
       case 'refreshToken':
-        if (this.#authRetry) {
+        if (this.#authRetry || !this.#options.autoReconnect) {
           this.#fail(ClientErrorCode.AUTH, `the server refused a fresh token (${code} ${reason})`, { closeCode: code });
           this.#disconnect(code, reason, false);
         } else {
@@ -593,6 +595,8 @@ export class HeraldClient {
 
   #onConnected(message: ConnectedMessage): void {
     this.#cancel('connect');
+    // Where this connection stands per stream; the server delivers strictly after it.
+    if (message.streams && typeof message.streams === 'object') this.#positions.reset(message.streams);
     this.#attempts = 0;
     this.#authRetry = false;
     this.#exhausted = false;

@@ -43,6 +43,8 @@ export interface TestServerOptions {
 
 export class TestServer {
   readonly connections: TestConnection[] = [];
+  /** Head offset per stream; advanced by every persisted message a connection sends. */
+  heads: StreamPosition = { 'user:1': 0, broadcast: 0 };
   /** HTTP requests received: method, path and authorization header. */
   readonly requests: Array<{ path: string; authorization: string | undefined }> = [];
   options: TestServerOptions;
@@ -130,7 +132,11 @@ export class TestServer {
       tokenVia: protocolToken ? 'protocol' : queryToken ? 'query' : null,
       since: url.searchParams.get('since'),
       received: [],
-      send: (message) => socket.send(JSON.stringify({ timestamp: new Date().toISOString(), ...message })),
+      send: (message) => {
+        const { stream, offset } = message as { stream?: string; offset?: number };
+        if (stream !== undefined && offset !== undefined) this.heads[stream] = Math.max(this.heads[stream] ?? 0, offset);
+        socket.send(JSON.stringify({ timestamp: new Date().toISOString(), ...message }));
+      },
       close: (code, reason) => socket.close(code, reason),
     };
     socket.on('error', () => {});
@@ -156,14 +162,21 @@ export class TestServer {
       return;
     }
     if (this.options.sendConnected !== false) {
-      const unread = this.options.unread ?? { count: 0, positions: { 'user:1': 0, broadcast: 0 } };
+      const unread = this.options.unread ?? { count: 0, positions: { ...this.heads } };
+      // Like Herald: a stream stands at the asked offset, or at its head when none was asked or it is beyond the head.
+      const asked = new Map((connection.since ?? '').split(',').filter(Boolean).map((p) => [p.slice(0, p.lastIndexOf('@')), Number(p.slice(p.lastIndexOf('@') + 1))]));
+      const streams: StreamPosition = {};
+      for (const [stream, head] of Object.entries(this.heads)) {
+        const at = asked.get(stream);
+        streams[stream] = at !== undefined && at <= head ? at : head;
+      }
       connection.send({
         type: 'connected',
         message: 'connected',
         user_id: 1,
         connection_stats: stats(),
         node_id: 'test',
-        streams: unread.positions,
+        streams,
         unread_count: unread.count,
         unread_positions: unread.positions,
       });

@@ -18,6 +18,15 @@ describe('PositionTracker', () => {
     t.reset({ a: 2 });
     expect(t.positions).toEqual({ a: 2, b: 4 });
   });
+
+  it('forgets ids when reset moves backwards (the server streams were reset)', () => {
+    const t = new PositionTracker();
+    expect(t.accept('a', 5, 77)).toBe(true);
+    t.reset({ a: 5 });
+    expect(t.accept('a', 6, 77)).toBe(false);
+    t.reset({ a: 0 });
+    expect(t.accept('a', 1, 77)).toBe(true);
+  });
 });
 
 describe('UnreadTracker', () => {

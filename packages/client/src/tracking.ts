@@ -45,11 +45,20 @@ export class PositionTracker {
     }
   }
 
-  /** Sets the given streams to exactly these positions (also backwards): after `resync_required`. */
+  /**
+   * Sets the given streams to exactly these positions, also backwards: the server says
+   * where a connection stands (`connected.streams`, `resync_required.positions`). Going
+   * backwards means the server's streams were reset, so remembered ids are forgotten too.
+   */
   reset(positions: StreamPosition): void {
+    let backwards = false;
     for (const [stream, offset] of Object.entries(positions)) {
-      if (typeof offset === 'number') this.#positions[stream] = offset;
+      if (typeof offset !== 'number') continue;
+      const seen = this.#positions[stream];
+      if (seen !== undefined && offset < seen) backwards = true;
+      this.#positions[stream] = offset;
     }
+    if (backwards) this.#recentIds.clear();
   }
 }
 
