@@ -9,6 +9,7 @@ import { BullMqQueue, startWorker, type BullMqLocation, type TranscodeWorker } f
 import { FfmpegNotFoundError, UnknownPresetError } from './errors.js';
 import type { TranscodeJob } from './events.js';
 import {
+  ffmpegChildren,
   isTerminal,
   makeClips,
   makeTempDir,
@@ -216,5 +217,55 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     expect(values.at(-1)).toBe(100);
     expect(await readdir(join(outputDir, '6'))).toEqual(['h264_480p.mp4']);
     await expect.poll(async () => (await q.queue.getJob(j.job_id))?.getState(), { timeout: 5000 }).toBe('completed');
+  });
+
+  it('reports retrying when ffmpeg is killed by a signal, and completes on the next attempt', async () => {
+    const reporter = new RecordingReporter();
+    const outputDir = join(tmp.dir, 'transient');
+    const q = queue(reporter);
+    await worker(reporter, outputDir, { realtime: true });
+    const j = job(7, { input: clips.medium });
+    await q.enqueue(j);
+    await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.progress > 0);
+    const pids = ffmpegChildren(join(outputDir, '7'));
+    expect(pids).toHaveLength(1);
+    process.kill(pids[0], 'SIGKILL');
+    const retry = await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.status === 'retrying');
+    expect(retry.kind === 'progress' && retry.message).toMatch(/第2次尝试.*SIGKILL/);
+    await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'complete', 15_000);
+    await expect.poll(async () => (await q.queue.getJob(j.job_id))?.attemptsMade, { timeout: 5000 }).toBe(1);
+    expect(reporter.of(j.job_id).some((e) => e.kind === 'failed')).toBe(false);
+  });
+
+  it('fails a job with "worker lost" once its workers died more often than allowed', async () => {
+    const reporter = new RecordingReporter();
+    const outputDir = join(tmp.dir, 'lost');
+    const q = queue(reporter);
+    const child = new ChildWorker(loc, outputDir);
+    closers.push(() => child.kill());
+    await child.waitFor((e) => e.kind === 'ready');
+    const j = job(8, { input: clips.medium });
+    await q.enqueue(j);
+    await child.waitFor((e) => e.kind === 'progress' && e.job_id === j.job_id && e.progress > 0);
+    await child.kill();
+
+    await worker(reporter, outputDir, { maxStalledCount: 0 });
+    const failed = await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'failed', 15_000);
+    expect(failed.kind === 'failed' && failed.error).toMatch(/worker lost/);
+    expect(reporter.progressOf(j.job_id).at(-1)?.status).toBe('failed');
+    expect(reporter.of(j.job_id).some((e) => e.kind === 'complete')).toBe(false);
+  });
+
+  it('refuses a job id that is still queued, and runs a finished one again', async () => {
+    const reporter = new RecordingReporter();
+    const q = queue(reporter);
+    const j = job(9);
+    await q.enqueue(j);
+    await expect(q.enqueue(j)).rejects.toThrow(/already queued/);
+    await worker(reporter, join(tmp.dir, 'again'));
+    await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'complete');
+    await expect.poll(async () => (await q.queue.getJob(j.job_id))?.getState(), { timeout: 5000 }).toBe('completed');
+    await q.enqueue(j);
+    await expect.poll(() => reporter.of(j.job_id).filter((e) => e.kind === 'complete').length, { timeout: 10_000 }).toBe(2);
   });
 });

@@ -7,6 +7,7 @@ import {
   isTransient,
   TranscodeCancelledError,
   UnknownPresetError,
+  WorkerLostError,
   WorkerShutdownError,
 } from './errors.js';
 import type { TranscodeJob, TranscodeReporter } from './events.js';
@@ -85,18 +86,20 @@ export class BullMqQueue implements TranscodeQueue {
     validateJob(job);
     await this.#checkPresets(job.formats);
     const backoff = this.#opts.backoffMs ?? 1000;
+    const existing = await this.#queue.getJob(job.job_id);
+    if (existing) {
+      const state = await existing.getState();
+      if (state !== 'completed' && state !== 'failed') throw new InvalidJobError(`job ${job.job_id} is already queued`);
+      await existing.remove(); // a finished job id may run again, as with the in-process queue
+    }
     const data: StoredJob = { ...job };
-    const added = await this.#queue.add(JOB_NAME, data, {
+    await this.#queue.add(JOB_NAME, data, {
       jobId: job.job_id,
       attempts: Math.max(1, this.#opts.attempts ?? 3),
       backoff: { type: 'exponential', delay: backoff },
       removeOnComplete: { age: 24 * 3600, count: 1000 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });
-    // add() with an existing id returns the existing job instead of adding one.
-    if (added.timestamp && (added.data as StoredJob).input !== job.input) {
-      throw new InvalidJobError(`job ${job.job_id} already exists`);
-    }
     if (this.#opts.reporter) await new JobProgress(job, this.#opts.reporter, {}).status('queued', 0, '已加入转码队列');
   }
 
@@ -240,6 +243,13 @@ export async function startWorker(opts: StartWorkerOptions): Promise<TranscodeWo
     maxStalledCount: opts.maxStalledCount ?? 2,
   });
   worker.on('error', (err) => opts.onError?.(err, 'bullmq worker'));
+  // A job that lost its worker more than maxStalledCount times is failed by BullMQ in the
+  // next worker that picks it up, without calling the processor: report it from here.
+  worker.on('failed', (job, err) => {
+    if (!job || !/allowable limit/.test(err.message)) return;
+    const floor = typeof job.progress === 'number' ? job.progress : 0;
+    void new JobRun(job.data, opts, { floor }).failed(new WorkerLostError(err.message)).catch((e: unknown) => opts.onError?.(e, 'report worker lost'));
+  });
   await worker.waitUntilReady();
 
   return {

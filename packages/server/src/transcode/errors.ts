@@ -101,6 +101,14 @@ export class WorkerShutdownError extends TranscodeError {
   }
 }
 
+/** Workers died holding the job more often than allowed (`maxStalledCount`). */
+export class WorkerLostError extends TranscodeError {
+  constructor(detail: string) {
+    super('ERR_TRANSCODE_WORKER_LOST', `transcode worker lost: ${detail}`);
+    this.name = 'WorkerLostError';
+  }
+}
+
 /** A job description that cannot be processed (missing fields, no formats). */
 export class InvalidJobError extends TranscodeError {
   constructor(message: string) {

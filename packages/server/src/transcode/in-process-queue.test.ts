@@ -1,20 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TranscodeJob } from './events.js';
 import { InProcessQueue } from './in-process-queue.js';
-import { isTerminal, makeClips, makeTempDir, noFfmpeg, type RecordedEvent, RecordingReporter, uniqueId } from './test-support.js';
-
-/** PIDs of the ffmpeg processes this test process started whose command line contains `needle`. */
-function ffmpegChildren(needle: string): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  return out
-    .split('\n')
-    .filter((l) => l.includes('ffmpeg') && l.includes(needle))
-    .map((l) => Number.parseInt(l.trim(), 10))
-    .filter((n) => Number.isInteger(n));
-}
+import { ffmpegChildren, isTerminal, makeClips, makeTempDir, noFfmpeg, type RecordedEvent, RecordingReporter, uniqueId } from './test-support.js';
 
 /** Highest number of jobs between their first `processing` and their end, over the event sequence. */
 function maxConcurrent(events: RecordedEvent[]): number {

@@ -16,6 +16,7 @@ export {
   FfmpegSpawnError,
   TranscodeCancelledError,
   WorkerShutdownError,
+  WorkerLostError,
   InvalidJobError,
 } from './errors.js';
 export { checkFfmpeg, type FfmpegInfo, type FfmpegBinaries } from './ffmpeg.js';

@@ -3,6 +3,7 @@
  * Tests that need ffmpeg or Redis skip with a reason when it is missing, and fail
  * instead when CI=true, so a broken CI image cannot pass by skipping everything.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,4 +146,14 @@ export async function makeClips(dir: string): Promise<{ short: string; medium: s
 let seq = 0;
 export function uniqueId(prefix = 'job'): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
+}
+
+/** PIDs of the ffmpeg processes this test process started whose command line contains `needle`. */
+export function ffmpegChildren(needle: string): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l.includes('ffmpeg') && l.includes(needle))
+    .map((l) => Number.parseInt(l.trim(), 10))
+    .filter((n) => Number.isInteger(n));
 }
