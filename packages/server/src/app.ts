@@ -46,6 +46,8 @@ export interface BuildOptions {
   /** Use this store instead of opening one from the configuration (tests share one). */
   store?: Store;
   broker?: Broker;
+  /** Where logs go (default stdout); tests capture them. */
+  logStream?: { write(line: string): void };
 }
 
 /** Redacts query strings (tokens!) from logged URLs. */
@@ -75,6 +77,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: {
       level: config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
       base: { node_id: nodeId },
       serializers: {
         req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
