@@ -100,6 +100,12 @@ describe('HeraldClient heartbeat', () => {
     timers.advance(500);
     expect(disconnects).toEqual([4011]);
     expect(client.getState()).toBe('reconnecting');
+    // the old socket is detached: whatever it still delivers is ignored
+    const late = vi.fn();
+    client.on('message', late);
+    first.send({ type: 'transcode_progress', video_id: 1, status: 'processing', progress: 1, message: '' });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(late).not.toHaveBeenCalled();
     timers.advance(3000);
     await server.connection(1);
     await waitFor(() => client.isConnected);
@@ -174,11 +180,10 @@ describe('HeraldClient close codes', () => {
     await waitFor(() => client.isConnected);
     server.options.refuse = true; // every reconnect is now refused
     server.dropAll();
-    for (let i = 0; i < 10 && client.getState() !== 'closed'; i++) {
-      await waitFor(() => client.getState() === 'reconnecting' && timers.size > 0);
-      timers.advance(30_000);
-      await waitFor(() => client.getState() !== 'reconnecting' || timers.size > 0);
-      await new Promise((r) => setTimeout(r, 20));
+    for (let i = 1; i <= 3; i++) {
+      // attempt i failed: only the reconnect timer (3000 with random 0) is pending
+      await waitFor(() => getToken.mock.calls.length === i && timers.size === 1 && timers.delays[0] === 3000);
+      timers.advance(3000);
     }
     await waitFor(() => client.getState() === 'closed');
     expect(getToken).toHaveBeenCalledTimes(4); // first connect + 3 reconnects
@@ -194,7 +199,7 @@ describe('HeraldClient close codes', () => {
     const seen: number[] = [];
     for (let i = 1; i <= 5; i++) {
       // after attempt i failed: only the reconnect timer is pending
-      await waitFor(() => getToken.mock.calls.length === i && client.getState() === 'reconnecting' && timers.size === 1);
+      await waitFor(() => getToken.mock.calls.length === i && client.getState() === 'reconnecting' && timers.size === 1 && timers.delays[0] <= 1000);
       seen.push(timers.delays[0]);
       timers.advance(timers.delays[0]);
     }
@@ -232,12 +237,12 @@ describe('HeraldClient resume', () => {
 
   it("follows the positions the server's connected message stands at, also backwards", async () => {
     server.heads = { 'user:1': 2, broadcast: 1 };
-    const client = makeClient({ positions: { 'user:1': 40 } });
+    const client = makeClient({ positions: { 'user:1': 40, admins: 3 } });
     const seen = vi.fn();
     client.on('system_message', seen);
     await waitFor(() => client.isConnected);
-    expect((await server.connection(0)).since).toBe('user:1@40');
-    expect(client.positions).toEqual({ 'user:1': 2, broadcast: 1 });
+    expect((await server.connection(0)).since).toBe('user:1@40,admins@3');
+    expect(client.positions).toEqual({ 'user:1': 2, broadcast: 1 }); // admins: not read by this connection
     (await server.connection(0)).send(persisted('user:1', 3, 1));
     await waitFor(() => seen.mock.calls.length === 1);
   });

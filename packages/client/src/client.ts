@@ -595,8 +595,9 @@ export class HeraldClient {
 
   #onConnected(message: ConnectedMessage): void {
     this.#cancel('connect');
-    // Where this connection stands per stream; the server delivers strictly after it.
-    if (message.streams && typeof message.streams === 'object') this.#positions.reset(message.streams);
+    // Where this connection stands per stream (exactly the streams it reads); the server
+    // delivers strictly after it, so this is also what the next `since` must say.
+    if (message.streams && typeof message.streams === 'object') this.#positions.reset(message.streams, true);
     this.#attempts = 0;
     this.#authRetry = false;
     this.#exhausted = false;

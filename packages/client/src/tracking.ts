@@ -49,9 +49,13 @@ export class PositionTracker {
    * Sets the given streams to exactly these positions, also backwards: the server says
    * where a connection stands (`connected.streams`, `resync_required.positions`). Going
    * backwards means the server's streams were reset, so remembered ids are forgotten too.
+   * `exclusive` also drops streams not named (the connection does not read them).
    */
-  reset(positions: StreamPosition): void {
+  reset(positions: StreamPosition, exclusive = false): void {
     let backwards = false;
+    if (exclusive) {
+      for (const stream of Object.keys(this.#positions)) if (!(stream in positions)) delete this.#positions[stream];
+    }
     for (const [stream, offset] of Object.entries(positions)) {
       if (typeof offset !== 'number') continue;
       const seen = this.#positions[stream];
