@@ -233,7 +233,8 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     const retry = await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.status === 'retrying');
     expect(retry.kind === 'progress' && retry.message).toMatch(/第2次尝试.*SIGKILL/);
     await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'complete', 15_000);
-    await expect.poll(async () => (await q.queue.getJob(j.job_id))?.attemptsMade, { timeout: 5000 }).toBe(1);
+    await expect.poll(async () => (await q.queue.getJob(j.job_id))?.getState(), { timeout: 5000 }).toBe('completed');
+    expect((await q.queue.getJob(j.job_id))?.attemptsMade).toBe(2); // BullMQ counts the successful attempt too
     expect(reporter.of(j.job_id).some((e) => e.kind === 'failed')).toBe(false);
   });
 
@@ -267,5 +268,25 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     await expect.poll(async () => (await q.queue.getJob(j.job_id))?.getState(), { timeout: 5000 }).toBe('completed');
     await q.enqueue(j);
     await expect.poll(() => reporter.of(j.job_id).filter((e) => e.kind === 'complete').length, { timeout: 10_000 }).toBe(2);
+  });
+
+  it('hands a running job back to the queue when its worker shuts down, without using an attempt', async () => {
+    const reporter = new RecordingReporter();
+    const outputDir = join(tmp.dir, 'shutdown');
+    const q = queue(reporter);
+    const first = await worker(reporter, outputDir, { realtime: true });
+    const j = job(10, { input: clips.medium });
+    await q.enqueue(j);
+    await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.progress > 0);
+    await first.close();
+    const retry = await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.status === 'retrying');
+    expect(retry.kind === 'progress' && retry.message).toMatch(/shutting down/);
+    expect(ffmpegChildren(join(outputDir, '10'))).toEqual([]);
+    expect(await readdir(join(outputDir, '10'))).toEqual([]);
+
+    await worker(reporter, outputDir);
+    await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'complete', 15_000);
+    await expect.poll(async () => (await q.queue.getJob(j.job_id))?.getState(), { timeout: 5000 }).toBe('completed');
+    expect((await q.queue.getJob(j.job_id))?.attemptsMade).toBe(1); // only the successful one
   });
 });

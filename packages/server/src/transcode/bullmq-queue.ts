@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   errorMessage,
@@ -29,6 +29,8 @@ export interface BullMqLocation {
 /** Job data in Redis: the job, plus which formats an earlier attempt finished. */
 interface StoredJob extends TranscodeJob {
   completed_formats?: string[];
+  /** BullMQ's stall count last reported as `retrying`, so each lost worker is reported once. */
+  reported_stalls?: number;
 }
 
 const JOB_NAME = 'transcode';
@@ -92,6 +94,7 @@ export class BullMqQueue implements TranscodeQueue {
       if (state !== 'completed' && state !== 'failed') throw new InvalidJobError(`job ${job.job_id} is already queued`);
       await existing.remove(); // a finished job id may run again, as with the in-process queue
     }
+    await this.#conn.del(cancelKey(this.#opts, job.job_id)); // a stale cancel of an earlier run with this id
     const data: StoredJob = { ...job };
     await this.#queue.add(JOB_NAME, data, {
       jobId: job.job_id,
@@ -184,7 +187,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<TranscodeWo
   });
   await sub.subscribe(channel);
 
-  const processor = async (job: Job<StoredJob>, _token?: string, signal?: AbortSignal): Promise<unknown> => {
+  const processor = async (job: Job<StoredJob>, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const id = job.id!;
     const controller = new AbortController();
     controllers.set(id, controller);
@@ -198,9 +201,10 @@ export async function startWorker(opts: StartWorkerOptions): Promise<TranscodeWo
     });
     try {
       if (await conn.exists(cancelKey(opts, id))) controller.abort(new TranscodeCancelledError());
-      // Started more often than it failed: an earlier worker died holding it.
-      if (job.attemptsStarted > job.attemptsMade + 1 || job.stalledCounter > 0) {
-        await run.retrying(new Error('worker lost'), job.attemptsStarted);
+      // BullMQ took the job back from a worker that stopped renewing its lock (crashed, killed).
+      if (job.stalledCounter > (job.data.reported_stalls ?? 0)) {
+        await job.updateData({ ...job.data, reported_stalls: job.stalledCounter });
+        await run.retrying(new Error(`worker lost (${job.stalledCounter}×)`), job.attemptsMade + 1);
       }
       const completed = [...(job.data.completed_formats ?? [])];
       return await run.attempt({
@@ -215,7 +219,13 @@ export async function startWorker(opts: StartWorkerOptions): Promise<TranscodeWo
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
       // A shutdown aborts ffmpeg like a cancel does, but the job must run again elsewhere.
       const err = reason instanceof WorkerShutdownError ? reason : caught;
-      if (!(err instanceof WorkerShutdownError) && (controller.signal.aborted || err instanceof TranscodeCancelledError)) {
+      if (err instanceof WorkerShutdownError && token) {
+        // Back to the queue without using up an attempt.
+        await run.retrying(err, job.attemptsMade + 1);
+        await job.moveToDelayed(Date.now() + 500, token);
+        throw new DelayedError();
+      }
+      if (controller.signal.aborted || err instanceof TranscodeCancelledError) {
         await run.cancelled();
         await conn.del(cancelKey(opts, id)).catch(() => undefined);
         throw new UnrecoverableError('cancelled');

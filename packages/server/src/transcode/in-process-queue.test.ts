@@ -49,25 +49,28 @@ describe.skipIf(noFfmpeg)('in-process queue', () => {
     expect(reporter.events.filter((e) => e.kind === 'complete')).toHaveLength(3);
   });
 
-  it('retries a job whose ffmpeg was killed by a signal, and completes it', async () => {
+  it('retries a job whose ffmpeg was killed by a signal, without redoing finished formats', async () => {
     const reporter = new RecordingReporter();
     const outputDir = join(tmp.dir, 'retry');
     const queue = new InProcessQueue({ reporter, outputDir, realtime: true, backoffMs: 100, attempts: 3, progressIntervalMs: 50 });
-    const j = { ...job(77), input: clips.medium };
+    const j = { ...job(77), formats: ['h264_480p', 'h264_720p'] };
     await queue.enqueue(j);
-    await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.progress > 0);
+    // Kill during the second format, as the OOM killer would.
+    await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.progress > 55);
     const pids = ffmpegChildren(join(outputDir, '77'));
     expect(pids).toHaveLength(1);
-    process.kill(pids[0], 'SIGKILL'); // as the OOM killer would
+    process.kill(pids[0], 'SIGKILL');
 
     const retrying = await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.status === 'retrying');
     expect(retrying.kind === 'progress' && retrying.message).toMatch(/SIGKILL/);
     const end = await reporter.waitFor(isTerminal(j.job_id), 20_000);
     expect(end).toMatchObject({ kind: 'progress', status: 'completed', progress: 100 });
-    await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'complete');
+    await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'complete' && e.format_type === 'h264_720p');
+    const completes = reporter.of(j.job_id).filter((e) => e.kind === 'complete');
+    expect(completes.map((e) => e.kind === 'complete' && e.format_type)).toEqual(['h264_480p', 'h264_720p']);
     const progress = reporter.progressOf(j.job_id).map((e) => e.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b)); // the retry did not go backwards
-    expect(await readdir(join(outputDir, '77'))).toEqual(['h264_480p.mp4']);
+    expect((await readdir(join(outputDir, '77'))).sort()).toEqual(['h264_480p.mp4', 'h264_720p.mp4']);
     await queue.close();
   });
 

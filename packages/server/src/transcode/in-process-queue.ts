@@ -16,6 +16,8 @@ interface Entry {
   run: JobRun;
   state: EntryState;
   attempt: number;
+  /** Formats finished by earlier attempts: a retry does not redo (or re-report) them. */
+  completed: string[];
   controller: AbortController;
   timer?: NodeJS.Timeout;
   /** Settles when a running attempt ends. */
@@ -51,7 +53,7 @@ export class InProcessQueue implements TranscodeQueue {
     validateJob(job);
     await resolvePresets(job.formats, this.#opts);
     if (this.#entries.has(job.job_id)) throw new InvalidJobError(`job ${job.job_id} is already queued`);
-    const entry: Entry = { job, run: new JobRun(job, this.#opts), state: 'waiting', attempt: 0, controller: new AbortController() };
+    const entry: Entry = { job, run: new JobRun(job, this.#opts), state: 'waiting', attempt: 0, completed: [], controller: new AbortController() };
     this.#entries.set(job.job_id, entry);
     await entry.run.queued();
     if (entry.controller.signal.aborted) return; // cancelled while reporting `queued`
@@ -100,7 +102,7 @@ export class InProcessQueue implements TranscodeQueue {
     entry.attempt++;
     const { signal } = entry.controller;
     try {
-      await entry.run.attempt({ signal });
+      await entry.run.attempt({ signal, completedFormats: entry.completed, onFormatDone: (f) => void entry.completed.push(f) });
       this.#entries.delete(entry.job.job_id);
     } catch (err) {
       if (signal.aborted || err instanceof TranscodeCancelledError) {
