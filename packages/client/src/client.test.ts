@@ -350,6 +350,19 @@ describe('HeraldClient environment', () => {
     await waitFor(() => client.isConnected && server.connections.length === 2);
   });
 
+  it('restarts when the device comes back online after reconnects ran out', async () => {
+    const online = manualOnline();
+    const errors: string[] = [];
+    const client = makeClient({ onlineSource: online, maxReconnectAttempts: 0, onError: (e) => errors.push(e.code) });
+    await waitFor(() => client.isConnected);
+    (await server.connection(0)).close(1011, 'boom');
+    await waitFor(() => client.getState() === 'closed');
+    expect(errors).toContain('ERR_RECONNECT_EXHAUSTED');
+    expect(timers.size).toBe(0);
+    online.emit(true);
+    await waitFor(() => client.isConnected && server.connections.length === 2);
+  });
+
   it('releases every timer and listener on close and ignores the old socket', async () => {
     const online = manualOnline();
     const client = makeClient({ onlineSource: online, heartbeatInterval: 1000 });

@@ -30,7 +30,8 @@ const closedSnapshot = (): ClientSnapshot => CLOSED;
  * Creates a client (or adopts `external`) in an effect, never during render, so StrictMode's
  * double effects open and close a socket cleanly and no socket outlives its component.
  * Options that shape the connection (URL, admin flag, transport, timings) recreate the
- * client when they change; token and callbacks are read through refs. `attach` adds the
+ * client when they change; token, callbacks and `fetch` are read through refs, the
+ * environment (`WebSocket`, `timers`, `onlineSource`) once per client. `attach` adds the
  * caller's listeners before the client connects and returns their removal.
  */
 export function useManagedClient(
@@ -58,10 +59,6 @@ export function useManagedClient(
     heartbeatInterval,
     heartbeatTimeout,
     connectTimeout,
-    WebSocket,
-    timers,
-    onlineSource,
-    fetch,
   } = options;
 
   useEffect(() => {
@@ -81,10 +78,14 @@ export function useManagedClient(
         heartbeatInterval,
         heartbeatTimeout,
         connectTimeout,
-        WebSocket,
-        timers,
-        onlineSource,
-        fetch,
+        // The environment is read once per client: inline objects must not reconnect on every render.
+        WebSocket: latest.current.options.WebSocket,
+        timers: latest.current.options.timers,
+        onlineSource: latest.current.options.onlineSource,
+        fetch: (url, init) => {
+          const injected = latest.current.options.fetch;
+          return injected ? injected(url, init) : globalThis.fetch(url, init);
+        },
         positions: latest.current.options.positions,
         getToken: (request) => {
           const { getToken, token } = latest.current.options;
@@ -121,10 +122,6 @@ export function useManagedClient(
     heartbeatInterval,
     heartbeatTimeout,
     connectTimeout,
-    WebSocket,
-    timers,
-    onlineSource,
-    fetch,
     feedLimit,
   ]);
 
