@@ -178,6 +178,16 @@ export class Connection {
     void this.#catchUp();
   }
 
+  /**
+   * Re-reads every stream from the store: called after the broker may have lost messages
+   * (e.g. Redis reconnected), so nothing published meanwhile is missed.
+   */
+  resync(): void {
+    if (this.#state !== 'live') return;
+    this.#setState('replaying');
+    void this.#catchUp();
+  }
+
   /** Replays from the store, then drains what arrived meanwhile; ends live. Returns the count replayed. */
   async #catchUp(): Promise<number> {
     let replayed = 0;

@@ -24,6 +24,10 @@ export class ConnectionManager {
   constructor(broker: Broker, log: Logger) {
     this.#broker = broker;
     this.#log = log;
+    broker.onRecovered(() => {
+      this.#log.warn('broker recovered; catching every connection up from the store');
+      for (const conn of this.all()) conn.resync();
+    });
   }
 
   /** Adds a connection to its pools; resolves once its streams' subscriptions are active. */
