@@ -13,17 +13,20 @@ import {
   isTerminal,
   makeClips,
   makeTempDir,
-  noFfmpeg,
-  noRedis,
+  missingFfmpeg,
+  missingRedis,
   type RecordedEvent,
   RecordingReporter,
   REDIS_URL,
   uniqueId,
 } from './test-support.js';
 
+const noFfmpeg = await missingFfmpeg();
+const noRedis = await missingRedis();
+
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-describe.skipIf(noFfmpeg)('BullMQ worker start-up', () => {
+describe('BullMQ worker start-up', () => {
   it('fails with FfmpegNotFoundError before touching Redis when ffmpeg is missing', async () => {
     await expect(
       startWorker({

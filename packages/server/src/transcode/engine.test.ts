@@ -8,7 +8,9 @@ import { checkFfmpeg, runFfmpeg } from './ffmpeg.js';
 import { InProcessQueue } from './in-process-queue.js';
 import { availablePresets, listEncoders, resolvePreset } from './presets.js';
 import { probe } from './probe.js';
-import { isTerminal, makeClips, makeTempDir, noFfmpeg, RecordingReporter, uniqueId } from './test-support.js';
+import { isTerminal, makeClips, makeTempDir, missingFfmpeg, RecordingReporter, uniqueId } from './test-support.js';
+
+const noFfmpeg = await missingFfmpeg();
 
 describe.skipIf(noFfmpeg)('transcode engine with real ffmpeg', () => {
   let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -128,6 +130,8 @@ describe.skipIf(noFfmpeg)('transcode engine with real ffmpeg', () => {
     await queue.close();
     expect(failed.kind === 'failed' && failed.error).toMatch(/FFmpeg process exited with code \d+: .*\S/s);
     expect(failed.kind === 'failed' && failed.error.length).toBeLessThan(2200);
+    expect(failed.kind === 'failed' && failed.error).not.toContain(tmp.dir); // no server paths to users
+    expect(reporter.progressOf(j.job_id).at(-1)?.message).toMatch(/^转码失败: FFmpeg process exited with code \d+: \S/);
     // One attempt only: bad input is not retried.
     expect(reporter.progressOf(j.job_id).some((e) => e.status === 'retrying')).toBe(false);
     expect(reporter.progressOf(j.job_id).at(-1)?.status).toBe('failed');
@@ -142,6 +146,7 @@ describe.skipIf(noFfmpeg)('transcode engine with real ffmpeg', () => {
     await queue.enqueue(j);
     const failed = await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'failed');
     expect(failed.kind === 'failed' && failed.error).toMatch(/^not a video/);
+    expect(failed.kind === 'failed' && failed.error).not.toContain(tmp.dir);
     await queue.close();
   });
 

@@ -65,14 +65,18 @@ export class FfmpegFailedError extends TranscodeError {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly stderrTail: string;
+  /** One line: how ffmpeg ended and its last stderr line, for progress messages. */
+  readonly summary: string;
 
   constructor(exitCode: number | null, signal: NodeJS.Signals | null, stderrTail: string, transient: boolean) {
-    const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
-    super('ERR_TRANSCODE_FFMPEG_FAILED', `FFmpeg process ${how}${stderrTail ? `: ${stderrTail}` : ''}`, { transient });
+    const how = signal ? `FFmpeg process was killed by ${signal}` : `FFmpeg process exited with code ${exitCode}`;
+    super('ERR_TRANSCODE_FFMPEG_FAILED', stderrTail ? `${how}: ${stderrTail}` : how, { transient });
     this.name = 'FfmpegFailedError';
     this.exitCode = exitCode;
     this.signal = signal;
     this.stderrTail = stderrTail;
+    const last = stderrTail.trimEnd().split('\n').at(-1) ?? '';
+    this.summary = last ? `${how}: ${last}` : how;
   }
 }
 
@@ -119,6 +123,12 @@ export class InvalidJobError extends TranscodeError {
 
 export function isTransient(err: unknown): boolean {
   return err instanceof TranscodeError && err.transient;
+}
+
+/** A one-line account of `err` for progress messages (the full text goes to `transcode_failed`). */
+export function errorSummary(err: unknown): string {
+  if (err instanceof FfmpegFailedError) return err.summary;
+  return errorMessage(err).split('\n', 1)[0] ?? '';
 }
 
 export function errorMessage(err: unknown): string {

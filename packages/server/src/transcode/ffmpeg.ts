@@ -137,6 +137,8 @@ export interface RunFfmpegOptions extends FfmpegBinaries {
   signal?: AbortSignal;
   /** Time between SIGTERM and SIGKILL on cancel. */
   killGraceMs?: number;
+  /** Strings replaced in the stderr tail (server paths that must not reach users). */
+  redact?: ReadonlyArray<readonly [string, string]>;
 }
 
 /**
@@ -189,7 +191,9 @@ export function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions = {}):
       if (cancelled) return finish(new TranscodeCancelledError(abortReason(signal)));
       if (code === 0) return finish();
       // Killed by a signal we did not send (OOM killer, operator): the input is not to blame.
-      finish(new FfmpegFailedError(code, sig, tail.toString(), sig !== null));
+      let text = tail.toString();
+      for (const [from, to] of opts.redact ?? []) text = text.split(from).join(to);
+      finish(new FfmpegFailedError(code, sig, text, sig !== null));
     });
   });
 }

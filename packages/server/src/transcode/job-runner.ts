@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { TranscodeStatus } from '@herald/protocol';
-import { errorMessage, InvalidJobError, TranscodeCancelledError } from './errors.js';
+import { errorMessage, errorSummary, InvalidJobError, TranscodeCancelledError } from './errors.js';
 import type { TranscodeJob, TranscodeReporter } from './events.js';
 import type { FfmpegBinaries } from './ffmpeg.js';
 import { JobProgress } from './job-progress.js';
@@ -42,8 +42,8 @@ export function validateJob(job: TranscodeJob): void {
   if (!Array.isArray(job.formats) || job.formats.length === 0) throw new InvalidJobError('formats must name at least one preset');
 }
 
-function firstLine(s: string, max = 200): string {
-  const line = s.split('\n', 1)[0] ?? '';
+function summary(err: unknown, max = 200): string {
+  const line = errorSummary(err);
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 
@@ -135,13 +135,13 @@ export class JobRun {
   /** The attempt failed and another follows after `delayMs`. */
   retrying(err: unknown, nextAttempt: number, delayMs?: number): Promise<void> {
     const when = delayMs && delayMs > 0 ? `,${Math.ceil(delayMs / 1000)}秒后` : '';
-    return this.#progress.status('retrying', this.progress, `转码中断${when}第${nextAttempt}次尝试: ${firstLine(errorMessage(err))}`);
+    return this.#progress.status('retrying', this.progress, `转码中断${when}第${nextAttempt}次尝试: ${summary(err)}`);
   }
 
   /** The job failed for good: a `failed` progress status, then the `transcode_failed` event. */
   async failed(err: unknown): Promise<void> {
     const error = errorMessage(err);
-    await this.#progress.status('failed', this.progress, `转码失败: ${firstLine(error)}`);
+    await this.#progress.status('failed', this.progress, `转码失败: ${summary(err)}`);
     const { job } = this;
     await this.#opts.reporter
       .failed({

@@ -45,7 +45,7 @@ export async function probe(file: string, opts: ProbeOptions = {}): Promise<Prob
   try {
     await access(file);
   } catch {
-    throw new NotAVideoError(file, `cannot read ${file}`);
+    throw new NotAVideoError(file, 'input file missing or unreadable');
   }
   const bin = ffprobeBinary(opts);
   const out = await new Promise<string>((resolve, reject) => {
@@ -58,8 +58,8 @@ export async function probe(file: string, opts: ProbeOptions = {}): Promise<Prob
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'EACCES') return reject(new FfmpegNotFoundError(bin, err));
         const tail = new TailBuffer(5, 512);
-        tail.push(stderr);
-        reject(new NotAVideoError(file, tail.toString() || err.message));
+        tail.push(stderr.split(file).join('<input>')); // server paths must not reach users
+        reject(new NotAVideoError(file, tail.toString() || 'ffprobe failed'));
       },
     );
   });

@@ -53,8 +53,15 @@ function missing(what: string, problem: string | undefined): boolean {
   return true;
 }
 
-export const noFfmpeg = missing('ffmpeg', await probeFfmpeg());
-export const noRedis = missing('Redis', await probeRedis(REDIS_URL));
+/** True (skip) when ffmpeg/ffprobe cannot run; throws under CI=true. Use with top-level await. */
+export async function missingFfmpeg(): Promise<boolean> {
+  return missing('ffmpeg', await probeFfmpeg());
+}
+
+/** True (skip) when Redis at REDIS_URL does not answer; throws under CI=true. */
+export async function missingRedis(): Promise<boolean> {
+  return missing('Redis', await probeRedis(REDIS_URL));
+}
 
 export type RecordedEvent =
   | ({ kind: 'progress' } & TranscodeProgressEvent)

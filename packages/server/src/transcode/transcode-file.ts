@@ -52,7 +52,15 @@ export async function transcodeFile(opts: TranscodeFileOptions): Promise<Transco
     `file:${tmpPath}`,
   ];
   try {
-    await runFfmpeg(args, opts);
+    await runFfmpeg(args, {
+      ...opts,
+      redact: [
+        [`file:${resolve(opts.input)}`, '<input>'],
+        [resolve(opts.input), '<input>'],
+        [`file:${tmpPath}`, '<output>'],
+        [tmpPath, '<output>'],
+      ],
+    });
     await rename(tmpPath, outputPath);
   } catch (err) {
     await unlink(tmpPath).catch(() => undefined);
