@@ -435,7 +435,7 @@ export class HeraldClient {
           this.#disconnect(code, reason, false);
         } else {
           this.#authRetry = true;
-          this.#disconnect(code, reason, true, 0);
+          this.#disconnect(code, reason, 'now');
         }
         return;
       case 'reconnect':
@@ -448,25 +448,27 @@ export class HeraldClient {
    * The one way down: detaches and closes the socket, stops its timers, then either
    * schedules a reconnect (`reconnecting`) or ends in `closed` with everything released.
    */
-  #disconnect(code: number, reason: string, reconnect: boolean, delay?: number): void {
+  #disconnect(code: number, reason: string, reconnect: boolean | 'now', delay?: number): void {
     const wasLive = this.#socket !== null || this.#state === 'connecting';
     this.#dropSocket();
     const canRetry = reconnect && this.#options.autoReconnect;
-    const exhausted = canRetry && delay !== 0 && this.#attempts >= this.#options.maxReconnectAttempts;
+    // The one fresh-token retry ('now') is not a reconnect attempt: it neither counts nor waits.
+    const exhausted = canRetry && reconnect !== 'now' && this.#attempts >= this.#options.maxReconnectAttempts;
     const willReconnect = canRetry && !exhausted;
     if (wasLive && this.#state !== 'closed') this.#events.emit('disconnect', { code, reason, willReconnect });
     if (willReconnect) {
-      const wait = delay ?? backoff(this.#attempts, this.#options.reconnectInterval, this.#options.maxReconnectInterval, this.#random);
-      if (delay !== 0) this.#attempts += 1;
       this.#setState('reconnecting');
-      // A fresh-token retry goes at once; everything else waits on the (injected) timer.
-      if (wait === 0) void this.#open();
-      else this.#schedule('reconnect', wait, () => void this.#open());
+      if (reconnect === 'now') {
+        void this.#open();
+        return;
+      }
+      const wait = delay ?? backoff(this.#attempts, this.#options.reconnectInterval, this.#options.maxReconnectInterval, this.#random);
+      this.#attempts += 1;
+      this.#schedule('reconnect', wait, () => void this.#open());
       return;
     }
     if (exhausted) {
-      // Keep only the online listener: coming back online is a good reason to try again.
-      this.#dropSocket();
+      // Keep the online listener (the socket and timers are gone): coming back online is a good reason to try again.
       this.#exhausted = true;
       this.#fail(ClientErrorCode.RECONNECT_EXHAUSTED, `gave up after ${this.#attempts} reconnect attempts`, { closeCode: code });
     } else {

@@ -44,6 +44,23 @@ describe('useWebSocket', () => {
     await waitFor(() => conn.received.includes('get_stats'));
   });
 
+  it('reports a refused token through onError and onDisconnect, asks getToken for a fresh one once, and ends closed', async () => {
+    const onError = vi.fn();
+    const onDisconnect = vi.fn();
+    const getToken = vi.fn(() => 'bad-token');
+    const { result } = renderHook(() =>
+      useWebSocket(false, { url: server.url, getToken, WebSocket: WS, onlineSource: null, onError, onDisconnect }),
+    );
+    await rtlWaitFor(() => expect(onError.mock.calls.some(([e]) => e.code === 'ERR_AUTH')).toBe(true));
+    await rtlWaitFor(() => expect(result.current.state).toBe('closed'));
+    expect(result.current.isConnected).toBe(false);
+    expect(getToken).toHaveBeenCalledTimes(2);
+    expect(onDisconnect.mock.calls.map(([e]) => [e.code, e.willReconnect])).toEqual([
+      [4001, true],
+      [4001, false],
+    ]);
+  });
+
   it('closes its socket on unmount, also under StrictMode', async () => {
     const wrapper = ({ children }: { children: ReactNode }) => <StrictMode>{children}</StrictMode>;
     const { result, unmount } = renderHook(() => useWebSocket(true, { url: server.url, token: 'admin', WebSocket: WS, onlineSource: null }), {
@@ -159,6 +176,26 @@ describe('TranscodeStatus', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('falls back to polling when the connection drops', async () => {
+    let polls = 0;
+    const fetchStatus = vi.fn(async () => ({ status: 'processing', progress: 80 + Math.min(++polls, 9), message: 'polled' }));
+    render(
+      <WebSocketProvider url={server.url} token="good" WebSocket={WS} onlineSource={null} autoReconnect={false}>
+        <NotificationBadge />
+        <TranscodeStatus videoId={3} fetchStatus={fetchStatus} pollInterval={40} />
+      </WebSocketProvider>,
+    );
+    await screen.findByText('已连接');
+    const conn = await server.connection(0);
+    conn.send({ type: 'transcode_progress', video_id: 3, status: 'processing', progress: 50, message: 'pushed' });
+    await screen.findByText('processing: pushed'); // pushed wins while connected
+    const whileConnected = fetchStatus.mock.calls.length;
+    conn.close(1011, 'server error');
+    await screen.findByText('已断开');
+    await screen.findByText('processing: polled'); // polled wins while disconnected
+    await rtlWaitFor(() => expect(fetchStatus.mock.calls.length).toBeGreaterThan(whileConnected + 3));
   });
 
   it('polls the default endpoint through the provider client when disconnected', async () => {
