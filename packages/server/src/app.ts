@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -13,12 +14,13 @@ import { AuthService, TokenService, loadOrCreateSecret } from './auth/index.js';
 import { MemoryBroker, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
 import { authRoutes } from './http/routes-auth.js';
+import { registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { guards } from './http/guards.js';
 import { notificationRoutes } from './http/routes-notifications.js';
 import { opsRoutes } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
-import { NotificationService } from './notifications/index.js';
+import { CompatBridge, NotificationService } from './notifications/index.js';
 import { Store } from './store/index.js';
 import { ConnectionManager, WebSocketGateway } from './ws/index.js';
 
@@ -50,6 +52,17 @@ export interface BuildOptions {
   logStream?: { write(line: string): void };
 }
 
+function sumStats(all: ConnectionStats[]): ConnectionStats {
+  const total: ConnectionStats = { total_users: 0, total_user_connections: 0, total_admin_connections: 0, total_connections: 0 };
+  for (const s of all) {
+    total.total_users += s.total_users;
+    total.total_user_connections += s.total_user_connections;
+    total.total_admin_connections += s.total_admin_connections;
+    total.total_connections += s.total_connections;
+  }
+  return total;
+}
+
 /** Redacts query strings (tokens!) from logged URLs. */
 export function redactUrl(url: string | undefined): string {
   if (!url) return '';
@@ -65,7 +78,7 @@ export function storeLocation(config: Config): string {
 export async function createBroker(config: Config): Promise<Broker> {
   if (!config.redisUrl) return new MemoryBroker();
   const { RedisBroker } = await import('./broker/redis.js');
-  return RedisBroker.connect(config.redisUrl);
+  return RedisBroker.connect(config.redisUrl, config.redisPrefix);
 }
 
 /**
@@ -98,7 +111,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const stats = manager.getConnectionCount();
     return { users: stats.total_user_connections, admins: stats.total_admin_connections };
   });
-  const stats = async (): Promise<ConnectionStats> => manager.getConnectionCount();
+  const NODE_TTL_MS = 6_000;
+  const reportNode = () => broker.reportNode(nodeId, manager.getConnectionCount(), NODE_TTL_MS);
+  let peers: { at: number; nodes: Promise<Record<string, ConnectionStats>> } | undefined;
+  /** Other nodes' figures are at most a second old; this node's are always live. */
+  const statsByNode = async (): Promise<Record<string, ConnectionStats>> => {
+    if (!peers || Date.now() - peers.at > 1000) peers = { at: Date.now(), nodes: broker.nodes().catch(() => ({})) };
+    return { ...(await peers.nodes), [nodeId]: manager.getConnectionCount() };
+  };
+  const stats = async (): Promise<ConnectionStats> => sumStats(Object.values(await statsByNode()));
   const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, stats });
   let shuttingDown = false;
 
@@ -119,10 +140,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
   }
 
+  const compat = new CompatBridge(broker, notifications, log);
   await notifications.start();
+  await compat.start();
   await manager.subscribeShared();
   await broker.subscribe(CONTROL_CHANNEL, onControl);
   manager.startHeartbeat(config.heartbeatIntervalMs);
+  const reporting = setInterval(() => void reportNode().catch(() => undefined), NODE_TTL_MS / 3);
+  reporting.unref();
+  await reportNode().catch(() => undefined);
   const prune = setInterval(() => {
     store.prune(config.retentionDays * 86_400_000, config.retentionMaxPerStream).catch((err) => log.warn({ err }, 'retention prune failed'));
   }, 10 * 60_000);
@@ -154,13 +180,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     metrics,
     nodeId,
     stats,
-    statsByNode: async () => ({ [nodeId]: manager.getConnectionCount() }),
+    statsByNode,
     isShuttingDown: () => shuttingDown,
     checks: [
       { name: 'store', check: async () => (await store.ping(), { ok: true, detail: store.dialect }) },
       { name: 'broker', check: () => broker.health() },
     ],
   });
+
+  const consoleDir = config.staticDir ?? fileURLToPath(new URL('../../../apps/admin/dist', import.meta.url));
+  if (await registerConsole(app, consoleDir)) log.debug({ dir: consoleDir }, 'serving the admin console');
 
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
 
@@ -176,9 +205,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   app.addHook('onClose', async () => {
     clearInterval(prune);
+    clearInterval(reporting);
+    await broker.forgetNode(nodeId).catch(() => undefined);
     gateway.close();
     await broker.unsubscribe(CONTROL_CHANNEL, onControl).catch(() => undefined);
     await notifications.stop().catch(() => undefined);
+    await compat.stop().catch(() => undefined);
     if (!options.broker) await broker.close();
     if (!options.store) await store.close();
   });

@@ -8,6 +8,8 @@ export interface Config {
   /** `sqlite:<file>` by default, or a `postgres://` URL from DATABASE_URL. */
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Namespace for every Redis channel and key (several deployments on one Redis). */
+  redisPrefix: string;
   jwtSecret: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -113,6 +115,12 @@ function url(env: Env, name: string, schemes: string[]): string | undefined {
   return raw;
 }
 
+function prefix(env: Env): string {
+  const raw = env.REDIS_PREFIX ?? '';
+  if (!/^[A-Za-z0-9:_.-]{0,64}$/.test(raw)) throw new ConfigError('REDIS_PREFIX', 'may hold only letters, digits and : _ . - (at most 64)');
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads the configuration; throws ConfigError naming the first bad variable. */
@@ -129,6 +137,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.DATA_DIR?.trim() || './data'),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: prefix(env),
     jwtSecret,
     accessTokenTtlSeconds: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),
     refreshTokenTtlSeconds: duration(env, 'REFRESH_TOKEN_TTL', 30 * 86400),

@@ -1,6 +1,8 @@
 /** Receives one published payload (a serialised wire message). */
 export type BrokerHandler = (payload: string, channel: string) => void;
 
+import type { ConnectionStats } from '@herald/protocol';
+
 export interface BrokerHealth {
   ok: boolean;
   detail: string;
@@ -19,6 +21,13 @@ export interface Broker {
   /** Called after the broker lost messages (e.g. reconnected to Redis): consumers catch up from the store. */
   onRecovered(listener: () => void): void;
   health(): Promise<BrokerHealth>;
+  /** Reports this node's connection figures; they count until `ttlMs` passes without a new report. */
+  reportNode(nodeId: string, stats: ConnectionStats, ttlMs: number): Promise<void>;
+  /** Figures of every live node, by node id. */
+  nodes(): Promise<Record<string, ConnectionStats>>;
+  forgetNode(nodeId: string): Promise<void>;
+  /** True for exactly one caller in the cluster per key within `ttlMs` (one node handles a shared input). */
+  claim(key: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

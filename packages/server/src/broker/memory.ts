@@ -1,9 +1,11 @@
+import type { ConnectionStats } from '@herald/protocol';
 import type { Broker, BrokerHandler, BrokerHealth } from './broker.js';
 
 /** In-process broker for the embedded default: one process, no network. */
 export class MemoryBroker implements Broker {
   readonly kind = 'memory' as const;
   readonly #channels = new Map<string, Set<BrokerHandler>>();
+  readonly #nodes = new Map<string, { stats: ConnectionStats; expiresAt: number }>();
 
   async publish(channel: string, payload: string): Promise<void> {
     const handlers = this.#channels.get(channel);
@@ -33,6 +35,34 @@ export class MemoryBroker implements Broker {
 
   async health(): Promise<BrokerHealth> {
     return { ok: true, detail: 'in-process' };
+  }
+
+  async reportNode(nodeId: string, stats: ConnectionStats, ttlMs: number): Promise<void> {
+    this.#nodes.set(nodeId, { stats, expiresAt: Date.now() + ttlMs });
+  }
+
+  async nodes(): Promise<Record<string, ConnectionStats>> {
+    const now = Date.now();
+    const result: Record<string, ConnectionStats> = {};
+    for (const [id, node] of this.#nodes) {
+      if (node.expiresAt < now) this.#nodes.delete(id);
+      else result[id] = node.stats;
+    }
+    return result;
+  }
+
+  async forgetNode(nodeId: string): Promise<void> {
+    this.#nodes.delete(nodeId);
+  }
+
+  readonly #claims = new Map<string, number>();
+
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    for (const [k, until] of this.#claims) if (until < now) this.#claims.delete(k);
+    if (this.#claims.has(key)) return false;
+    this.#claims.set(key, now + ttlMs);
+    return true;
   }
 
   async close(): Promise<void> {

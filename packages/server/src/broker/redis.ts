@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { ConnectionStats } from '@herald/protocol';
 import { Redis } from 'ioredis';
 import type { Broker, BrokerHandler, BrokerHealth } from './broker.js';
 
 const PROBE_TIMEOUT_MS = 1500;
+const NODES_KEY = 'herald:nodes';
 
 /**
  * Redis Pub/Sub broker: one connection publishes, one subscribes. Subscriptions are per
@@ -19,8 +21,10 @@ export class RedisBroker implements Broker {
   readonly #probeChannel = `herald:probe:${randomUUID()}`;
   readonly #probes = new Map<string, () => void>();
   #wasDown = false;
+  readonly #prefix: string;
 
-  private constructor(url: string) {
+  private constructor(url: string, prefix: string) {
+    this.#prefix = prefix;
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true, retryStrategy: (times: number) => Math.min(times * 200, 2000) };
     this.#pub = new Redis(url, options);
     this.#sub = new Redis(url, { ...options, maxRetriesPerRequest: null });
@@ -37,25 +41,27 @@ export class RedisBroker implements Broker {
     });
   }
 
-  static async connect(url: string): Promise<RedisBroker> {
-    const broker = new RedisBroker(url);
+  /** `prefix` namespaces every channel and key, so several deployments can share one Redis. */
+  static async connect(url: string, prefix = ''): Promise<RedisBroker> {
+    const broker = new RedisBroker(url, prefix);
     await Promise.all([broker.#pub.connect(), broker.#sub.connect()]);
     await broker.#sub.subscribe(broker.#probeChannel);
     return broker;
   }
 
-  #dispatch(channel: string, payload: string): void {
-    if (channel === this.#probeChannel) {
+  #dispatch(fullChannel: string, payload: string): void {
+    if (fullChannel === this.#probeChannel) {
       this.#probes.get(payload)?.();
       return;
     }
+    const channel = fullChannel.slice(this.#prefix.length);
     const handlers = this.#channels.get(channel);
     if (!handlers) return;
     for (const handler of handlers) handler(payload, channel);
   }
 
   async publish(channel: string, payload: string): Promise<void> {
-    await this.#pub.publish(channel, payload);
+    await this.#pub.publish(this.#prefix + channel, payload);
   }
 
   async subscribe(channel: string, handler: BrokerHandler): Promise<void> {
@@ -63,7 +69,7 @@ export class RedisBroker implements Broker {
     if (!handlers) {
       this.#channels.set(channel, (handlers = new Set()));
       handlers.add(handler);
-      await this.#sub.subscribe(channel);
+      await this.#sub.subscribe(this.#prefix + channel);
       return;
     }
     handlers.add(handler);
@@ -75,7 +81,7 @@ export class RedisBroker implements Broker {
     handlers.delete(handler);
     if (handlers.size === 0) {
       this.#channels.delete(channel);
-      await this.#sub.unsubscribe(channel);
+      await this.#sub.unsubscribe(this.#prefix + channel);
     }
   }
 
@@ -102,6 +108,37 @@ export class RedisBroker implements Broker {
     } finally {
       this.#probes.delete(token);
     }
+  }
+
+  /** Node figures live in one hash; each entry carries its own expiry, checked by readers. */
+  async reportNode(nodeId: string, stats: ConnectionStats, ttlMs: number): Promise<void> {
+    await this.#pub.hset(this.#prefix + NODES_KEY, nodeId, JSON.stringify({ stats, expires_at: Date.now() + ttlMs }));
+  }
+
+  async nodes(): Promise<Record<string, ConnectionStats>> {
+    const entries = await this.#pub.hgetall(this.#prefix + NODES_KEY);
+    const now = Date.now();
+    const result: Record<string, ConnectionStats> = {};
+    const expired: string[] = [];
+    for (const [id, raw] of Object.entries(entries)) {
+      try {
+        const entry = JSON.parse(raw) as { stats: ConnectionStats; expires_at: number };
+        if (entry.expires_at < now) expired.push(id);
+        else result[id] = entry.stats;
+      } catch {
+        expired.push(id);
+      }
+    }
+    if (expired.length > 0) await this.#pub.hdel(this.#prefix + NODES_KEY, ...expired);
+    return result;
+  }
+
+  async forgetNode(nodeId: string): Promise<void> {
+    await this.#pub.hdel(this.#prefix + NODES_KEY, nodeId);
+  }
+
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.#pub.set(`${this.#prefix}herald:claim:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   async close(): Promise<void> {

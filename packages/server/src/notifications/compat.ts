@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { MessageType, parseServerMessage } from '@herald/protocol';
+import type { Logger } from 'pino';
+import type { Broker, BrokerHandler } from '../broker/index.js';
+import type { NotificationService } from './service.js';
+
+/** The specification's channel: `redis_client.publish('notifications', json.dumps({...}))`. */
+export const COMPAT_CHANNEL = 'notifications';
+const CLAIM_TTL_MS = 5000;
+const ACCEPTED: ReadonlySet<string> = new Set([
+  MessageType.TRANSCODE_PROGRESS,
+  MessageType.TRANSCODE_COMPLETE,
+  MessageType.TRANSCODE_FAILED,
+  MessageType.SYSTEM_MESSAGE,
+]);
+
+/**
+ * Accepts messages that outside producers publish on the `notifications` channel and
+ * delivers them to the admins through the NotificationService (persisted when their type
+ * is). Every node hears the message; one claims it, so it is stored and sent once.
+ * An identical payload repeated within 5 s is taken as the same message.
+ */
+export class CompatBridge {
+  readonly #broker: Broker;
+  readonly #notifications: NotificationService;
+  readonly #log: Logger;
+  readonly #handler: BrokerHandler = (payload) => void this.#accept(payload);
+
+  constructor(broker: Broker, notifications: NotificationService, log: Logger) {
+    this.#broker = broker;
+    this.#notifications = notifications;
+    this.#log = log;
+  }
+
+  start(): Promise<void> {
+    return this.#broker.subscribe(COMPAT_CHANNEL, this.#handler);
+  }
+
+  stop(): Promise<void> {
+    return this.#broker.unsubscribe(COMPAT_CHANNEL, this.#handler);
+  }
+
+  async #accept(payload: string): Promise<void> {
+    const parsed = parseServerMessage(payload.slice(0, 65_536));
+    if (!parsed.ok || !ACCEPTED.has(parsed.value.type)) {
+      this.#log.warn({ channel: COMPAT_CHANNEL, problem: parsed.ok ? `type ${parsed.value.type} not accepted` : parsed.error }, 'dropped an invalid message from the notifications channel');
+      return;
+    }
+    const key = createHash('sha1').update(payload).digest('hex');
+    try {
+      if (!(await this.#broker.claim(`compat:${key}`, CLAIM_TTL_MS))) return;
+      const { type, ...fields } = parsed.value as unknown as Record<string, unknown> & { type: string };
+      delete fields.id;
+      delete fields.stream;
+      delete fields.offset;
+      await this.#notifications.publish('admin', type, fields);
+    } catch (error) {
+      this.#log.error({ err: error }, 'could not deliver a message from the notifications channel');
+    }
+  }
+}
