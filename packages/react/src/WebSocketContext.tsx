@@ -46,6 +46,8 @@ export interface WebSocketProviderProps extends ConnectionOptions {
   children?: ReactNode;
   /** A client the app created and owns (the provider neither connects nor closes it). */
   client?: HeraldClient;
+  /** Connection options as one object (same fields as the flat props; flat props win). */
+  options?: ConnectionOptions;
   /** Connect to the admin endpoint (when the provider creates the client). */
   isAdmin?: boolean;
   /** Show Ant Design toasts for completions, failures and system messages (default `true`). */
@@ -74,7 +76,8 @@ const emptyFeed = (): FeedSnapshot => EMPTY_FEED;
  * </WebSocketProvider>
  */
 export function WebSocketProvider(props: WebSocketProviderProps): ReactNode {
-  const { children, client: external, isAdmin = false, toasts = true, toastTexts, notificationLimit, onError, ...options } = props;
+  const { children, client: external, isAdmin = false, toasts = true, toastTexts, notificationLimit, onError, options: grouped, ...flat } = props;
+  const options: ConnectionOptions = { ...grouped, ...flat };
   const [api, contextHolder] = notification.useNotification();
   const latest = useRef({ toasts, toastTexts, onError, api });
   latest.current = { toasts, toastTexts, onError, api };

@@ -3,7 +3,7 @@ import { act, cleanup, render, renderHook, screen, waitFor as rtlWaitFor } from 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StrictMode, type ReactNode } from 'react';
 import { WebSocket } from 'ws';
-import type { WebSocketConstructor } from '@herald/client';
+import { HeraldClient, type WebSocketConstructor } from '@herald/client';
 import { TestServer, waitFor } from '../../client/src/test-server.js';
 import { NotificationBadge, TranscodeStatus, WebSocketProvider, useWebSocket, useWebSocketContext } from './index.js';
 
@@ -107,6 +107,31 @@ describe('WebSocketProvider', () => {
     expect(result.current.unreadCount).toBe(0);
     // a system message shows an Ant Design toast
     await rtlWaitFor(() => expect(document.body.textContent).toContain('hello'));
+  });
+});
+
+describe('WebSocketProvider with an app-created client', () => {
+  it('uses the client without owning it', async () => {
+    const client = new HeraldClient({ url: server.url, getToken: () => 'good', WebSocket: WS, onlineSource: null });
+    const view = render(
+      <WebSocketProvider client={client} toasts={false}>
+        <NotificationBadge labels={{ connected: 'up' }} />
+      </WebSocketProvider>,
+    );
+    await screen.findByText('up');
+    view.unmount();
+    expect(client.getState()).toBe('open'); // the app owns it
+    client.close();
+    expect(client.getState()).toBe('closed');
+  });
+
+  it('accepts connection options grouped in `options`', async () => {
+    render(
+      <WebSocketProvider options={{ url: server.url, token: 'good', WebSocket: WS, onlineSource: null }} toasts={false}>
+        <NotificationBadge />
+      </WebSocketProvider>,
+    );
+    await screen.findByText('已连接');
   });
 });
 
