@@ -13,6 +13,8 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   /** A frame larger than the server's inbound limit was received (set by `ws`). */
   MESSAGE_TOO_BIG: 1009,
+  /** A text frame was not valid UTF-8 (set by `ws`). */
+  INVALID_PAYLOAD: 1007,
   /** Unexpected server error. */
   INTERNAL_ERROR: 1011,
   /** Token missing, malformed, badly signed, expired, not yet valid, or its user is gone. */
@@ -25,8 +27,6 @@ export const CloseCode = {
   TOO_MANY_CONNECTIONS: 4009,
   /** The connection could not keep up with its messages (send buffer overflow). */
   SLOW_CONSUMER: 4010,
-  /** The client missed its heartbeat pong (application-level idle timeout). */
-  HEARTBEAT_TIMEOUT: 4011,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -38,13 +38,13 @@ const ACTIONS: Record<number, CloseAction> = {
   [CloseCode.NORMAL]: 'done',
   [CloseCode.GOING_AWAY]: 'reconnect',
   [CloseCode.MESSAGE_TOO_BIG]: 'reconnect',
+  [CloseCode.INVALID_PAYLOAD]: 'reconnect',
   [CloseCode.INTERNAL_ERROR]: 'reconnect',
   [CloseCode.UNAUTHORIZED]: 'refreshToken',
   [CloseCode.FORBIDDEN]: 'giveUp',
   [CloseCode.RATE_LIMITED]: 'reconnect',
   [CloseCode.TOO_MANY_CONNECTIONS]: 'reconnect',
   [CloseCode.SLOW_CONSUMER]: 'reconnect',
-  [CloseCode.HEARTBEAT_TIMEOUT]: 'reconnect',
 };
 
 /** Maps a close code to the action a client should take; unknown codes (e.g. 1006) reconnect. */
