@@ -27,6 +27,8 @@ export const CloseCode = {
   TOO_MANY_CONNECTIONS: 4009,
   /** The connection could not keep up with its messages (send buffer overflow). */
   SLOW_CONSUMER: 4010,
+  /** Used by clients: they close with it when the server missed their heartbeat (no pong). */
+  HEARTBEAT_TIMEOUT: 4011,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -45,6 +47,7 @@ const ACTIONS: Record<number, CloseAction> = {
   [CloseCode.RATE_LIMITED]: 'reconnect',
   [CloseCode.TOO_MANY_CONNECTIONS]: 'reconnect',
   [CloseCode.SLOW_CONSUMER]: 'reconnect',
+  [CloseCode.HEARTBEAT_TIMEOUT]: 'reconnect',
 };
 
 /** Maps a close code to the action a client should take; unknown codes (e.g. 1006) reconnect. */
