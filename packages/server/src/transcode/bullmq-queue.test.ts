@@ -10,6 +10,8 @@ import { FfmpegNotFoundError, UnknownPresetError } from './errors.js';
 import type { TranscodeJob } from './events.js';
 import {
   ffmpegChildren,
+  ffmpegProcesses,
+  hasSetpriv,
   isTerminal,
   makeClips,
   makeTempDir,
@@ -204,7 +206,10 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     const j = job(6, { input: clips.medium });
     await q.enqueue(j);
     await child.waitFor((e) => e.kind === 'progress' && e.job_id === j.job_id && e.progress > 0);
+    expect(ffmpegProcesses(join(outputDir, '6'))).toHaveLength(1);
     await child.kill(); // kill -9: no cleanup, the lock just stops being renewed
+    // Its ffmpeg dies with it instead of transcoding on as an orphan.
+    if (hasSetpriv()) await expect.poll(() => ffmpegProcesses(join(outputDir, '6')), { timeout: 2000 }).toEqual([]);
 
     await worker(reporter, outputDir);
     const retry = await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.status === 'retrying', 15_000);

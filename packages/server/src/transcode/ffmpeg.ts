@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -129,6 +129,25 @@ export function progressFraction(tick: ProgressTick, durationSec: number): numbe
   return Math.min(1, Math.max(0, tick.outTimeSec / durationSec));
 }
 
+let pdeathsigLauncher: boolean | undefined;
+
+/**
+ * On Linux, ffmpeg is started through `setpriv --pdeathsig KILL` (util-linux) when it is
+ * installed, so that a worker killed with SIGKILL does not leave an orphaned ffmpeg
+ * transcoding for hours beside the retry of its job. Probed once.
+ */
+function canKillWithParent(): boolean {
+  if (pdeathsigLauncher === undefined) {
+    try {
+      execFileSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore', timeout: 5000 });
+      pdeathsigLauncher = process.platform === 'linux';
+    } catch {
+      pdeathsigLauncher = false;
+    }
+  }
+  return pdeathsigLauncher;
+}
+
 export interface RunFfmpegOptions extends FfmpegBinaries {
   /** Input duration in seconds, to turn output time into a fraction. */
   durationSec?: number;
@@ -137,6 +156,8 @@ export interface RunFfmpegOptions extends FfmpegBinaries {
   signal?: AbortSignal;
   /** Time between SIGTERM and SIGKILL on cancel. */
   killGraceMs?: number;
+  /** Kill ffmpeg when this process dies (Linux, needs `setpriv`). Default true. */
+  killWithParent?: boolean;
   /** Strings replaced in the stderr tail (server paths that must not reach users). */
   redact?: ReadonlyArray<readonly [string, string]>;
 }
@@ -152,9 +173,12 @@ export function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions = {}):
   if (signal?.aborted) return Promise.reject(new TranscodeCancelledError(abortReason(signal)));
 
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(bin, ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats', '-stats_period', '0.2', '-progress', 'pipe:1', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const ffArgs = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats', '-stats_period', '0.2', '-progress', 'pipe:1', ...args];
+    const viaSetpriv = opts.killWithParent !== false && canKillWithParent();
+    // setpriv execs ffmpeg in place: the child pid is ffmpeg's, signals reach it directly.
+    const child = viaSetpriv
+      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', bin, ...ffArgs], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(bin, ffArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     const tail = new TailBuffer();
     const parser = new ProgressParser();
     let killTimer: NodeJS.Timeout | undefined;
@@ -190,6 +214,9 @@ export function runFfmpeg(args: readonly string[], opts: RunFfmpegOptions = {}):
     child.on('close', (code, sig) => {
       if (cancelled) return finish(new TranscodeCancelledError(abortReason(signal)));
       if (code === 0) return finish();
+      if (viaSetpriv && (code === 126 || code === 127) && /setpriv: failed to execute/.test(tail.toString())) {
+        return finish(new FfmpegNotFoundError(bin, new Error(tail.toString())));
+      }
       // Killed by a signal we did not send (OOM killer, operator): the input is not to blame.
       let text = tail.toString();
       for (const [from, to] of opts.redact ?? []) text = text.split(from).join(to);

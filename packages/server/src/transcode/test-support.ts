@@ -164,3 +164,23 @@ export function ffmpegChildren(needle: string): number[] {
     .map((l) => Number.parseInt(l.trim(), 10))
     .filter((n) => Number.isInteger(n));
 }
+
+/** PIDs of any ffmpeg process on the machine whose command line contains `needle`. */
+export function ffmpegProcesses(needle: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => /\bffmpeg\b/.test(l) && l.includes(needle) && !l.includes('setpriv'))
+    .map((l) => Number.parseInt(l.trim(), 10))
+    .filter((n) => Number.isInteger(n));
+}
+
+/** Whether util-linux `setpriv` can start ffmpeg so that it dies with its worker. */
+export function hasSetpriv(): boolean {
+  try {
+    execFileSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' });
+    return process.platform === 'linux';
+  } catch {
+    return false;
+  }
+}
