@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BullMqQueue, startWorker, type BullMqLocation, type TranscodeWorker } from './bullmq-queue.js';
-import { FfmpegNotFoundError, UnknownPresetError } from './errors.js';
+import { FfmpegNotFoundError, RedisUnavailableError, UnknownPresetError } from './errors.js';
 import type { TranscodeJob } from './events.js';
 import {
   ffmpegChildren,
@@ -38,6 +38,17 @@ describe('BullMQ worker start-up', () => {
         ffmpegPath: '/nonexistent/ffmpeg',
       }),
     ).rejects.toBeInstanceOf(FfmpegNotFoundError);
+  });
+
+  it.skipIf(noFfmpeg)('fails with RedisUnavailableError when Redis does not answer', async () => {
+    const err = await startWorker({
+      redisUrl: 'redis://:secret@127.0.0.1:1',
+      reporter: new RecordingReporter(),
+      outputDir: '/nonexistent',
+      startupTimeoutMs: 300,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RedisUnavailableError);
+    expect((err as Error).message).toBe('Redis at 127.0.0.1:1 does not answer');
   });
 });
 

@@ -7,6 +7,7 @@ import {
   isTransient,
   TranscodeCancelledError,
   UnknownPresetError,
+  RedisUnavailableError,
   WorkerLostError,
   WorkerShutdownError,
 } from './errors.js';
@@ -95,15 +96,22 @@ export class BullMqQueue implements TranscodeQueue {
       await existing.remove(); // a finished job id may run again, as with the in-process queue
     }
     await this.#conn.del(cancelKey(this.#opts, job.job_id)); // a stale cancel of an earlier run with this id
+    // Reported before the add: a fast worker's `processing` must not be followed by `queued`.
+    const progress = this.#opts.reporter ? new JobProgress(job, this.#opts.reporter, {}) : undefined;
+    await progress?.status('queued', 0, '已加入转码队列');
     const data: StoredJob = { ...job };
-    await this.#queue.add(JOB_NAME, data, {
-      jobId: job.job_id,
-      attempts: Math.max(1, this.#opts.attempts ?? 3),
-      backoff: { type: 'exponential', delay: backoff },
-      removeOnComplete: { age: 24 * 3600, count: 1000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
-    if (this.#opts.reporter) await new JobProgress(job, this.#opts.reporter, {}).status('queued', 0, '已加入转码队列');
+    try {
+      await this.#queue.add(JOB_NAME, data, {
+        jobId: job.job_id,
+        attempts: Math.max(1, this.#opts.attempts ?? 3),
+        backoff: { type: 'exponential', delay: backoff },
+        removeOnComplete: { age: 24 * 3600, count: 1000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      });
+    } catch (err) {
+      await progress?.status('failed', 0, `转码任务入队失败: ${errorMessage(err)}`);
+      throw err;
+    }
   }
 
   /**
@@ -158,6 +166,8 @@ export interface StartWorkerOptions extends BullMqLocation, EngineOptions {
   stalledIntervalMs?: number;
   /** Times a job may lose its worker before it fails. Default 2. */
   maxStalledCount?: number;
+  /** startWorker() fails with RedisUnavailableError when Redis does not answer within this. Default 10 s. */
+  startupTimeoutMs?: number;
 }
 
 export interface TranscodeWorker {
@@ -185,7 +195,14 @@ export async function startWorker(opts: StartWorkerOptions): Promise<TranscodeWo
   sub.on('message', (ch: string, jobId: string) => {
     if (ch === channel) controllers.get(jobId)?.abort(new TranscodeCancelledError());
   });
-  await sub.subscribe(channel);
+  const startup = withTimeout(sub.subscribe(channel), opts.startupTimeoutMs ?? 10_000, () => new RedisUnavailableError(opts.redisUrl));
+  try {
+    await startup;
+  } catch (err) {
+    sub.disconnect();
+    conn.disconnect();
+    throw err;
+  }
 
   const processor = async (job: Job<StoredJob>, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const id = job.id!;
@@ -273,4 +290,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<TranscodeWo
       await conn.quit().catch(() => undefined);
     },
   };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -113,6 +113,22 @@ export class WorkerLostError extends TranscodeError {
   }
 }
 
+/** The queue's Redis does not answer (worker start-up). */
+export class RedisUnavailableError extends TranscodeError {
+  constructor(redisUrl: string) {
+    // Only host and port: the URL may carry a password.
+    let where = 'REDIS_URL';
+    try {
+      const u = new URL(redisUrl);
+      where = `${u.hostname}:${u.port || '6379'}`;
+    } catch {
+      /* keep the variable name */
+    }
+    super('ERR_TRANSCODE_REDIS_UNAVAILABLE', `Redis at ${where} does not answer`, { statusCode: 503 });
+    this.name = 'RedisUnavailableError';
+  }
+}
+
 /** A job description that cannot be processed (missing fields, no formats). */
 export class InvalidJobError extends TranscodeError {
   constructor(message: string) {

@@ -17,6 +17,7 @@ export {
   TranscodeCancelledError,
   WorkerShutdownError,
   WorkerLostError,
+  RedisUnavailableError,
   InvalidJobError,
 } from './errors.js';
 export { checkFfmpeg, type FfmpegInfo, type FfmpegBinaries } from './ffmpeg.js';
