@@ -6,6 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BullMqQueue, startWorker, type BullMqLocation, type TranscodeWorker } from './bullmq-queue.js';
+import { createTranscodeQueue } from './create-queue.js';
+import { InProcessQueue } from './in-process-queue.js';
 import { FfmpegNotFoundError, RedisUnavailableError, UnknownPresetError } from './errors.js';
 import type { TranscodeJob } from './events.js';
 import {
@@ -161,6 +163,16 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     expect(completes.map((e) => e.kind === 'complete' && e.format_type)).toEqual(['h264_480p', 'h264_720p']);
     expect(completes.every((e) => e.kind === 'complete' && e.file_size > 1000 && e.user_id === 3)).toBe(true);
     expect((await readdir(join(outputDir, '1'))).sort()).toEqual(['h264_480p.mp4', 'h264_720p.mp4']);
+  });
+
+  it('is the queue chosen when a Redis URL is configured, the in-process one otherwise', async () => {
+    const reporter = new RecordingReporter();
+    const clustered = createTranscodeQueue({ ...loc, reporter, outputDir: tmp.dir });
+    closers.push(() => clustered.close());
+    expect(clustered).toBeInstanceOf(BullMqQueue);
+    const embedded = createTranscodeQueue({ reporter, outputDir: tmp.dir });
+    expect(embedded).toBeInstanceOf(InProcessQueue);
+    await embedded.close();
   });
 
   it('rejects an unknown preset at enqueue, listing the available ones', async () => {

@@ -34,3 +34,4 @@ export {
   type StartWorkerOptions,
   type TranscodeWorker,
 } from './bullmq-queue.js';
+export { createTranscodeQueue, type TranscodeQueueConfig } from './create-queue.js';
