@@ -23,6 +23,9 @@ import { Metrics } from './metrics.js';
 import { CompatBridge, NotificationService } from './notifications/index.js';
 import { Store } from './store/index.js';
 import { ConnectionManager, WebSocketGateway } from './ws/index.js';
+import type { TranscodeQueue, TranscodeReporter } from './transcode/index.js';
+import { NotifyingReporter, VideoService } from './transcode/service.js';
+import { videoRoutes } from './http/routes-videos.js';
 
 const CONTROL_CHANNEL = 'herald:control';
 
@@ -37,6 +40,7 @@ export interface Herald {
   tokens: TokenService;
   manager: ConnectionManager;
   notifications: NotificationService;
+  videos: VideoService;
   metrics: Metrics;
   log: Logger;
   /** Listens on config.host:config.port (0 = ephemeral); returns the base URL. */
@@ -48,6 +52,7 @@ export interface BuildOptions {
   /** Use this store instead of opening one from the configuration (tests share one). */
   store?: Store;
   broker?: Broker;
+  queue?: TranscodeQueue;
   /** Where logs go (default stdout); tests capture them. */
   logStream?: { write(line: string): void };
 }
@@ -73,6 +78,18 @@ export function redactUrl(url: string | undefined): string {
 /** The store location from configuration: DATABASE_URL, or SQLite under DATA_DIR. */
 export function storeLocation(config: Config): string {
   return config.databaseUrl ?? join(config.dataDir, 'herald.db');
+}
+
+/** The transcode queue from configuration: in-process by default, BullMQ when REDIS_URL is set. */
+export async function createQueue(config: Config, reporter: TranscodeReporter, log: Logger): Promise<TranscodeQueue> {
+  const onError = (err: unknown, context: string) => log.warn({ err, context }, 'transcode reporter failed');
+  if (config.redisUrl) {
+    const { BullMqQueue } = await import('./transcode/index.js');
+    return new BullMqQueue({ redisUrl: config.redisUrl, prefix: `${config.redisPrefix}herald`, reporter });
+  }
+  const { InProcessQueue, checkFfmpeg } = await import('./transcode/index.js');
+  await checkFfmpeg().catch((err: Error) => log.warn(`transcoding unavailable until ffmpeg is installed: ${err.message}`));
+  return new InProcessQueue({ reporter, outputDir: config.mediaDir, concurrency: config.transcodeConcurrency, onError });
 }
 
 export async function createBroker(config: Config): Promise<Broker> {
@@ -176,6 +193,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onUserChanged: (userId) => broker.publish(CONTROL_CHANNEL, JSON.stringify({ type: 'user_changed', user_id: userId })),
   });
   await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
+  const queue = options.queue ?? (await createQueue(config, new NotifyingReporter(store, notifications), log));
+  const videos = new VideoService(store, queue, notifications, { uploadDir: join(config.dataDir, 'uploads') }, log);
+  await app.register(videoRoutes, { videos, guards: routeGuards, maxUploadBytes: config.maxUploadBytes });
   await app.register(opsRoutes, {
     metrics,
     nodeId,
@@ -206,6 +226,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onClose', async () => {
     clearInterval(prune);
     clearInterval(reporting);
+    if (!options.queue) await queue.close().catch(() => undefined);
     await broker.forgetNode(nodeId).catch(() => undefined);
     gateway.close();
     await broker.unsubscribe(CONTROL_CHANNEL, onControl).catch(() => undefined);
@@ -225,6 +246,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tokens,
     manager,
     notifications,
+    videos,
     metrics,
     log,
     async listen() {

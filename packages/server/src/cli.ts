@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { buildApp, storeLocation } from './app.js';
+import { buildApp, createBroker, storeLocation } from './app.js';
+import { NotificationService } from './notifications/index.js';
 import { AuthService, TokenService, loadOrCreateSecret } from './auth/index.js';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.js';
 import { Store } from './store/index.js';
@@ -11,6 +12,9 @@ const USAGE = `Usage: herald <command>
   user add <username> --password <pw> [--admin]
   user list
   token <username> [--ttl 15m]            print an access token
+  worker                                  run transcode jobs from the BullMQ queue (needs REDIS_URL)
+  demo [--url http://localhost:8000] [--user admin]
+                                          upload and transcode a generated test video on a running server
   help
 
 Configuration comes from environment variables; see README.md.`;
@@ -51,6 +55,35 @@ async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** `herald worker`: a BullMQ transcode worker that reports through the same store and broker as the nodes. */
+async function worker(config: Config): Promise<void> {
+  if (!config.redisUrl) throw new ConfigError('REDIS_URL', 'herald worker needs Redis; the embedded default transcodes inside herald serve');
+  const { default: pino } = await import('pino');
+  const log = pino({ level: config.logLevel, base: { role: 'worker' } });
+  const store = await Store.open(storeLocation(config));
+  const broker = await createBroker(config);
+  const notifications = new NotificationService(store, broker, log);
+  const { startWorker } = await import('./transcode/index.js');
+  const { NotifyingReporter } = await import('./transcode/service.js');
+  const running = await startWorker({
+    redisUrl: config.redisUrl,
+    prefix: `${config.redisPrefix}herald`,
+    concurrency: config.transcodeConcurrency,
+    outputDir: config.mediaDir,
+    reporter: new NotifyingReporter(store, notifications),
+    onError: (err, context) => log.warn({ err, context }, 'transcode reporter failed'),
+  });
+  log.info({ concurrency: config.transcodeConcurrency }, 'transcode worker started');
+  const stop = async () => {
+    await running.close();
+    await broker.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') {
@@ -88,6 +121,20 @@ async function main(argv: string[]): Promise<number> {
         return auth.tokens.signAccess(user, ttl);
       });
       process.stdout.write(token + '\n');
+      return 0;
+    }
+    case 'worker':
+      await worker(config);
+      return -1;
+    case 'demo': {
+      const { values } = parseArgs({ args: rest, options: { url: { type: 'string', default: `http://localhost:${config.port}` }, user: { type: 'string', default: 'admin' } } });
+      const token = await withStore(config, async (store, auth) => {
+        const user = await store.findUserByUsername(values.user ?? 'admin');
+        if (!user?.is_admin) throw new ConfigError('--user', `"${values.user}" is not an administrator in ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir}`);
+        return auth.tokens.signAccess(user, 600);
+      });
+      const { runDemo } = await import('./demo.js');
+      await runDemo(values.url ?? '', token, (line) => process.stdout.write(line + '\n'));
       return 0;
     }
     default:

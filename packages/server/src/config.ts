@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** Runtime configuration, read once from the environment at start-up. */
 export interface Config {
@@ -30,6 +30,9 @@ export interface Config {
   shutdownGraceMs: number;
   trustProxy: boolean;
   staticDir: string | undefined;
+  mediaDir: string;
+  maxUploadBytes: number;
+  transcodeConcurrency: number;
 }
 
 /** A configuration value that cannot be used; names the variable. */
@@ -158,5 +161,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     trustProxy: bool(env, 'TRUST_PROXY', false),
     staticDir: env.STATIC_DIR?.trim() || undefined,
+    mediaDir: resolve(env.MEDIA_DIR?.trim() || join(env.DATA_DIR?.trim() || './data', 'media')),
+    maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 1024 * 1024 * 1024, 1024, 1024 ** 4),
+    transcodeConcurrency: int(env, 'TRANSCODE_CONCURRENCY', 1, 1, 64),
   };
 }

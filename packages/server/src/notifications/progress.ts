@@ -49,6 +49,11 @@ export class ProgressBoard {
     return result;
   }
 
+  /** The latest tick of one job, if it is in flight on this node's view of the cluster. */
+  latest(jobId: string): TranscodeProgressMessage | undefined {
+    return this.#jobs.get(jobId)?.message;
+  }
+
   get size(): number {
     return this.#jobs.size;
   }

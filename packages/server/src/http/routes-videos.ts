@@ -1,0 +1,135 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import multipart from '@fastify/multipart';
+import { HttpError } from '../errors.js';
+import type { VideoService } from '../transcode/service.js';
+import type { Guards } from './guards.js';
+import { bearer, errorResponses } from './schemas.js';
+
+export interface VideoRouteDeps {
+  videos: VideoService;
+  guards: Guards;
+  maxUploadBytes: number;
+}
+
+const Output = Type.Object({ format_type: Type.String(), file_size: Type.Integer() });
+const VideoBody = Type.Object({
+  id: Type.Integer(),
+  title: Type.String(),
+  duration: Type.Number(),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  size: Type.Integer(),
+  created_at: Type.String(),
+  status: Type.String({ description: 'uploaded | queued | processing | retrying | completed | failed | cancelled' }),
+  progress: Type.Integer({ minimum: 0, maximum: 100 }),
+  message: Type.String(),
+  job_id: Type.Union([Type.String(), Type.Null()]),
+  formats: Type.Array(Type.String()),
+  outputs: Type.Array(Output),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+const StatusBody = Type.Object({
+  video_id: Type.Integer(),
+  job_id: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String(),
+  progress: Type.Integer(),
+  message: Type.String(),
+  formats: Type.Array(Type.String()),
+  outputs: Type.Array(Output),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+
+export const videoRoutes: FastifyPluginAsyncTypebox<VideoRouteDeps> = async (app, { videos, guards, maxUploadBytes }) => {
+  await app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 5, fieldSize: 1024 } });
+
+  app.get(
+    '/api/v1/transcode/presets',
+    {
+      preHandler: guards.admin,
+      schema: {
+        tags: ['videos'],
+        security: bearer,
+        response: { 200: Type.Object({ presets: Type.Array(Type.Object({ name: Type.String(), label: Type.String(), available: Type.Boolean() })) }), ...errorResponses },
+      },
+    },
+    async () => ({ presets: await videos.presets() }),
+  );
+
+  app.post(
+    '/api/v1/videos',
+    {
+      preHandler: guards.admin,
+      schema: {
+        tags: ['videos'],
+        summary: 'Upload a video (multipart/form-data: `title` then `file`; or ?title=). Checked with ffprobe.',
+        security: bearer,
+        consumes: ['multipart/form-data'],
+        querystring: Type.Object({ title: Type.Optional(Type.String({ maxLength: 200 })) }),
+        response: { 201: VideoBody, ...errorResponses, 413: errorResponses[400], 415: errorResponses[400], 422: errorResponses[400] },
+      },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart()) throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'send the video as multipart/form-data with a "file" field');
+      const file = await request.file();
+      if (!file || file.fieldname !== 'file') throw new HttpError(400, 'ERR_VALIDATION', 'multipart body needs a "file" field');
+      const titleField = file.fields.title;
+      const fieldTitle = titleField && !Array.isArray(titleField) && titleField.type === 'field' ? String(titleField.value) : undefined;
+      const video = await videos.upload(file.file, file.filename, request.query.title ?? fieldTitle, request.principal!.user.id);
+      return reply.status(201).send(video);
+    },
+  );
+
+  app.get(
+    '/api/v1/videos',
+    { preHandler: guards.admin, schema: { tags: ['videos'], security: bearer, response: { 200: Type.Object({ items: Type.Array(VideoBody) }), ...errorResponses } } },
+    async () => ({ items: await videos.list() }),
+  );
+
+  app.get(
+    '/api/v1/videos/:id',
+    { preHandler: guards.admin, schema: { tags: ['videos'], security: bearer, params: IdParams, response: { 200: VideoBody, ...errorResponses } } },
+    async (request) => videos.get(request.params.id),
+  );
+
+  app.post(
+    '/api/v1/videos/:id/transcode',
+    {
+      preHandler: guards.admin,
+      schema: {
+        tags: ['videos'],
+        summary: 'Start a transcode with named presets; an unknown or unavailable preset gets 400 listing the available ones',
+        security: bearer,
+        params: IdParams,
+        body: Type.Object({ formats: Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { minItems: 1, maxItems: 8 }) }, { additionalProperties: false }),
+        response: { 202: Type.Object({ job_id: Type.String(), video_id: Type.Integer(), formats: Type.Array(Type.String()) }), ...errorResponses, 409: errorResponses[400] },
+      },
+    },
+    async (request, reply) => reply.status(202).send(await videos.transcode(request.params.id, request.body.formats)),
+  );
+
+  app.post(
+    '/api/v1/videos/:id/transcode/cancel',
+    {
+      preHandler: guards.admin,
+      schema: { tags: ['videos'], security: bearer, params: IdParams, response: { 200: Type.Object({ cancelled: Type.Boolean() }), ...errorResponses } },
+    },
+    async (request) => videos.cancel(request.params.id),
+  );
+
+  app.get(
+    '/api/v1/videos/:id/transcode-status',
+    {
+      preHandler: guards.admin,
+      schema: {
+        tags: ['videos'],
+        summary: 'The polling endpoint TranscodeStatus falls back to; agrees with what was pushed',
+        security: bearer,
+        params: IdParams,
+        response: { 200: StatusBody, ...errorResponses },
+      },
+    },
+    async (request) => videos.status(request.params.id),
+  );
+};
