@@ -32,7 +32,7 @@ describe.runIf(requireService('ffmpeg', ffmpeg.ok, ffmpeg.why))('videos and tran
   async function upload(bytes: Buffer, name: string, token = admin.token) {
     const form = new FormData();
     form.append('title', 'A clip');
-    form.append('file', new Blob([bytes]), name);
+    form.append('file', new Blob([new Uint8Array(bytes)]), name);
     const res = await fetch(`${herald.url}/api/v1/videos`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
     return { status: res.status, body: await res.json() };
   }
