@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenService } from './auth/index.js';
+import { openSocket } from './testing/herald.js';
 
 const run = promisify(execFile);
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -45,4 +46,37 @@ describe('herald CLI', () => {
     expect(unknownUser.stderr.trim()).toBe('herald: configuration error: username: no user "nobody"');
     expect((await herald(['frobnicate'])).code).toBe(2);
   });
+});
+
+describe('herald serve', () => {
+  it('creates the first admin, serves, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
+    const serveDir = mkdtempSync(join(tmpdir(), 'herald-serve-'));
+    const child = spawn(process.execPath, [CLI, 'serve'], { env: { ...env, DATA_DIR: serveDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', HERALD_ADMIN_PASSWORD: 'first-admin-pw' } });
+    try {
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no listen line in ${output}`)), 20_000);
+        child.stdout.on('data', () => {
+          const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        });
+      });
+      const login = await (await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'first-admin-pw' }) })).json();
+      expect(login.user).toMatchObject({ username: 'admin', is_admin: true });
+      const socket = openSocket(`${url.replace('http', 'ws')}/api/v1/ws/admin?token=${login.access_token}`);
+      await socket.waitFor((m) => m.type === 'resumed');
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect((await socket.closed).code).toBe(1001);
+      expect(await exited).toBe(0);
+      expect(output).not.toContain(login.access_token);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(serveDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
