@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FfmpegNotFoundError, NotAVideoError, UnknownPresetError } from './errors.js';
@@ -67,6 +67,15 @@ describe.skipIf(noFfmpeg)('transcode engine with real ffmpeg', () => {
     expect(err).toBeInstanceOf(NotAVideoError);
     expect((err as Error).message).toMatch(/^not a video/);
     await expect(probe(join(tmp.dir, 'missing.mp4'))).rejects.toBeInstanceOf(NotAVideoError);
+  });
+
+  it('refuses playlists and lists that would make ffmpeg open other files or URLs', async () => {
+    const playlist = join(tmp.dir, 'upload.m3u8');
+    await writeFile(playlist, `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:1,\n${clips.short}\n#EXT-X-ENDLIST\n`);
+    const list = join(tmp.dir, 'upload.txt');
+    await writeFile(list, "ffconcat version 1.0\nfile 'short.mp4'\n"); // relative: passes concat's safe mode
+    await expect(probe(playlist)).rejects.toThrow(/not a video: unsupported container "hls"/);
+    await expect(probe(list)).rejects.toThrow(/not a video: unsupported container "concat"/);
   });
 
   it('reports monotonic progress reaching 100 before the completion, and the real file size', async () => {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { FfmpegNotFoundError, NotAVideoError } from './errors.js';
 import { ffprobeBinary, TailBuffer, type FfmpegBinaries } from './ffmpeg.js';
 
@@ -32,6 +33,16 @@ interface FfprobeOutput {
   format?: { duration?: string; format_name?: string };
 }
 
+/**
+ * Containers accepted as uploads. Playlists and lists (hls, dash, concat, …) are media to
+ * ffprobe but make ffmpeg open the files or URLs they name: an uploaded playlist could read
+ * server files or reach internal hosts. Only self-contained containers pass.
+ */
+const CONTAINERS = new Set([
+  'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', 'matroska', 'webm', 'avi', 'flv', 'mpegts', 'mpeg', 'mpegvideo',
+  'ogg', 'asf', 'mxf', 'h264', 'hevc', 'm4v', 'dv', 'rm', 'nut', 'ivf', 'obu', 'yuv4mpegpipe', 'wtv', 'gxf',
+]);
+
 // Formats ffprobe reads a single still image with; a "video" of one frame is not a video.
 const IMAGE_FORMATS = /(^|,)(image2|png_pipe|jpeg_pipe|webp_pipe|gif_pipe|bmp_pipe|tiff_pipe)(,|$)/;
 
@@ -51,14 +62,14 @@ export async function probe(file: string, opts: ProbeOptions = {}): Promise<Prob
   const out = await new Promise<string>((resolve, reject) => {
     execFile(
       bin,
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '--', file],
+      ['-v', 'error', '-protocol_whitelist', 'file', '-print_format', 'json', '-show_format', '-show_streams', `file:${resolvePath(file)}`],
       { timeout: 30_000, maxBuffer: 8 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'EACCES') return reject(new FfmpegNotFoundError(bin, err));
         const tail = new TailBuffer(5, 512);
-        tail.push(stderr.split(file).join('<input>')); // server paths must not reach users
+        tail.push(stderr.split(resolvePath(file)).join('<input>').replace(/file:<input>/g, '<input>')); // server paths must not reach users
         reject(new NotAVideoError(file, tail.toString() || 'ffprobe failed'));
       },
     );
@@ -69,6 +80,10 @@ export async function probe(file: string, opts: ProbeOptions = {}): Promise<Prob
     parsed = JSON.parse(out) as FfprobeOutput;
   } catch {
     throw new NotAVideoError(file, 'ffprobe output unreadable');
+  }
+  const formatName = parsed.format?.format_name ?? '';
+  if (!formatName.split(',').some((f) => CONTAINERS.has(f)) && !IMAGE_FORMATS.test(formatName)) {
+    throw new NotAVideoError(file, `unsupported container "${formatName.slice(0, 40)}"`);
   }
   const video = (parsed.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   const isImage = IMAGE_FORMATS.test(parsed.format?.format_name ?? '');

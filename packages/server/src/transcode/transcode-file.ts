@@ -47,6 +47,8 @@ export async function transcodeFile(opts: TranscodeFileOptions): Promise<Transco
   const args = [
     '-y',
     ...(opts.realtime ? ['-re'] : []),
+    // Nothing but local files, even if a container names other resources.
+    '-protocol_whitelist', 'file',
     '-i', `file:${resolve(opts.input)}`,
     ...opts.preset.outputArgs,
     `file:${tmpPath}`,
