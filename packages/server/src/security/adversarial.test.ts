@@ -2,7 +2,7 @@ import { generateKeyPair, exportSPKI, SignJWT } from 'jose';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@herald/protocol';
-import { openSocket, startHerald, type TestHerald } from '../testing/herald.js';
+import { openSocket, startHerald, until, type TestHerald } from '../testing/herald.js';
 
 /** Every close code the README documents; anything else from the server is a defect. */
 const DOCUMENTED = new Set<number>([1000, 1001, 1007, 1009, 1011, 4001, 4003, 4008, 4009, 4010]);
@@ -21,12 +21,15 @@ afterAll(() => herald.stop());
 
 const userUrl = (token: string, extra = '') => `${herald.wsUrl}/api/v1/ws?token=${encodeURIComponent(token)}${extra}`;
 
+/** The server answers a new client, and no state of the closed ones is left behind. */
 async function stillServes(): Promise<void> {
   const socket = openSocket(userUrl(alice.token));
   await socket.waitFor((m) => m.type === 'resumed');
   socket.ws.send('ping');
   await socket.waitForText('pong');
   socket.close();
+  await socket.closed;
+  await until(() => herald.manager.getConnectionCount().total_connections === 0, 5000, 'every connection released');
 }
 
 describe('random WebSocket traffic', () => {
@@ -127,6 +130,25 @@ describe('JWT attacks', () => {
     const login = await (await fetch(`${herald.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: alice.password }) })).json();
     const closed = await openSocket(userUrl(login.refresh_token)).closed;
     expect(closed.code).toBe(CloseCode.UNAUTHORIZED);
+  });
+});
+
+describe('cross-site WebSocket hijacking', () => {
+  it('ignores cookies: a browser cookie never authenticates a socket', async () => {
+    const closed = await openSocket(`${herald.wsUrl}/api/v1/ws`, { headers: { Cookie: `token=${alice.token}; access_token=${alice.token}` } }).closed;
+    expect(closed).toEqual({ code: CloseCode.UNAUTHORIZED, reason: 'token missing' });
+  });
+
+  it('refuses a foreign Origin even with a valid token in the URL or the subprotocol', async () => {
+    const strict = await startHerald({ BACKEND_CORS_ORIGINS: 'https://admin.videosite.example' });
+    try {
+      const victim = await strict.user('victim');
+      const viaUrl = await openSocket(`${strict.wsUrl}/api/v1/ws?token=${victim.token}`, { headers: { Origin: 'https://evil.example' } }).closed;
+      const viaProtocol = await openSocket(`${strict.wsUrl}/api/v1/ws`, { protocols: ['bearer', victim.token], headers: { Origin: 'https://evil.example' } }).closed;
+      expect([viaUrl.code, viaProtocol.code]).toEqual([CloseCode.FORBIDDEN, CloseCode.FORBIDDEN]);
+    } finally {
+      await strict.stop();
+    }
   });
 });
 
