@@ -161,7 +161,11 @@ export class Store {
   }
 
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.#db, provider: new HeraldMigrations(this.dialect) });
+    // Kysely looks for its migration tables in every schema unless told which one: a database
+    // holding another Herald schema (tests, several deployments) would skip creating them in ours.
+    const migrationTableSchema =
+      this.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(this.#db)).rows[0]?.schema : undefined;
+    const migrator = new Migrator({ db: this.#db, provider: new HeraldMigrations(this.dialect), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
     const { error } = await migrator.migrateToLatest();
     if (error) throw error;
   }
