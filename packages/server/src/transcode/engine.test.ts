@@ -69,6 +69,13 @@ describe.skipIf(noFfmpeg)('transcode engine with real ffmpeg', () => {
     await expect(probe(join(tmp.dir, 'missing.mp4'))).rejects.toBeInstanceOf(NotAVideoError);
   });
 
+  it('refuses audio without video, and reports it when asked not to refuse', async () => {
+    const audio = join(tmp.dir, 'tone.m4a');
+    await runFfmpeg(['-y', '-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', `file:${audio}`]);
+    await expect(probe(audio)).rejects.toThrow('not a video: no video stream');
+    expect(await probe(audio, { requireVideo: false })).toMatchObject({ hasVideo: false, codec: '', width: 0 });
+  });
+
   it('refuses playlists and lists that would make ffmpeg open other files or URLs', async () => {
     const playlist = join(tmp.dir, 'upload.m3u8');
     await writeFile(playlist, `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:1,\n${clips.short}\n#EXT-X-ENDLIST\n`);

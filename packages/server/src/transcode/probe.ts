@@ -41,6 +41,8 @@ interface FfprobeOutput {
 const CONTAINERS = new Set([
   'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', 'matroska', 'webm', 'avi', 'flv', 'mpegts', 'mpeg', 'mpegvideo',
   'ogg', 'asf', 'mxf', 'h264', 'hevc', 'm4v', 'dv', 'rm', 'nut', 'ivf', 'obu', 'yuv4mpegpipe', 'wtv', 'gxf',
+  // audio-only containers: read, then refused as "no video stream" with a precise reason
+  'mp3', 'wav', 'flac', 'aac', 'w64',
 ]);
 
 // Formats ffprobe reads a single still image with; a "video" of one frame is not a video.
