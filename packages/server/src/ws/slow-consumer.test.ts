@@ -1,0 +1,61 @@
+import type { Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CloseCode } from '@herald/protocol';
+import { openSocket, sleep, startHerald, until, type TestHerald, type TestSocket } from '../testing/herald.js';
+
+let herald: TestHerald | undefined;
+afterEach(async () => {
+  await herald?.stop();
+  herald = undefined;
+});
+
+const rawSocket = (s: TestSocket) => (s.ws as unknown as { _socket: Socket })._socket;
+const PAD = 'x'.repeat(2000);
+
+/** Broadcasts `count` 2 KB messages in batches, leaving readers time to read. */
+async function flood(node: TestHerald, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await node.manager.broadcast({ type: 'announcement', i, pad: PAD });
+    if (i % 100 === 99) await sleep(2);
+  }
+}
+
+describe('a client that stops reading', () => {
+  it('is closed with 4010 once its send buffer overflows, while the others are served', async () => {
+    herald = await startHerald({ WS_SEND_BUFFER_BYTES: '262144' });
+    const slowUser = await herald.user('slow');
+    const fastUser = await herald.user('fast');
+    const slow = openSocket(`${herald.wsUrl}/api/v1/ws?token=${slowUser.token}`);
+    const fast = openSocket(`${herald.wsUrl}/api/v1/ws?token=${fastUser.token}`);
+    await Promise.all([slow, fast].map((s) => s.waitFor((m) => m.type === 'resumed')));
+    rawSocket(slow).pause();
+    await flood(herald, 15_000);
+    rawSocket(slow).resume();
+    expect((await slow.closed).code).toBe(CloseCode.SLOW_CONSUMER);
+    await until(() => fast.of('announcement').length === 15_000, 20_000, 'every announcement at the fast client');
+    fast.close();
+  }, 60_000);
+
+  it('gets the latest progress of each job instead of a backlog of stale ticks', async () => {
+    // Progress is coalesced once a quarter of the send buffer (here 10 MB) is waiting.
+    herald = await startHerald({ WS_SEND_BUFFER_BYTES: String(40 * 1024 * 1024) });
+    const admin = await herald.user('admin', { admin: true });
+    const slow = openSocket(`${herald.wsUrl}/api/v1/ws/admin?token=${admin.token}`);
+    await slow.waitFor((m) => m.type === 'resumed');
+    rawSocket(slow).pause();
+    await flood(herald, 15_000); // fills the kernel's buffers and then the server's
+    for (let tick = 1; tick <= 100; tick++) {
+      await herald.notifications.notifyTranscodeProgress(1, 'processing', tick, `tick ${tick}`, { job_id: 'job-1' });
+      await herald.notifications.notifyTranscodeProgress(2, 'processing', tick, `tick ${tick}`, { job_id: 'job-2' });
+    }
+    await sleep(100);
+    rawSocket(slow).resume();
+    await until(() => slow.of('transcode_progress').filter((m) => m.progress === 100).length === 2, 20_000, 'the latest tick of both jobs');
+    await sleep(200);
+    const ticks = slow.of('transcode_progress');
+    expect(ticks.length).toBeLessThan(20);
+    expect(ticks.filter((m) => m.job_id === 'job-1').map((m) => m.progress)).toEqual(expect.arrayContaining([100]));
+    expect(slow.of('announcement')).toHaveLength(15_000);
+    slow.close();
+  }, 60_000);
+});
