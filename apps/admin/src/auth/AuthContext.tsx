@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { Api } from '../api/http.js';
 import { endpointsOf, type Endpoints } from '../api/endpoints.js';
 import { endpoints as urls } from '../config.js';
@@ -21,12 +21,12 @@ const AuthContext = createContext<AuthValue | null>(null);
  */
 export function AuthProvider({ children, session: given }: { children: ReactNode; session?: Session }): ReactNode {
   const [session] = useState(() => given ?? new Session(window.localStorage, urls.httpUrl));
-  const [user, setUser] = useState<SessionUser | null>(() => session.user);
+  // Read as an external store: a navigation right after signing in must already see the user.
+  const user = useSyncExternalStore(session.subscribe, session.getUser);
   const api = useMemo(() => endpointsOf(new Api(session, urls.httpUrl)), [session]);
 
   useEffect(() => {
     const off = session.subscribe((tokens, reason) => {
-      setUser(tokens?.user ?? null);
       const here = window.location.pathname + window.location.search;
       if (reason === 'expired') navigate(loginPath(here, 'expired'), { replace: true });
       else if (!tokens && !here.startsWith('/login')) navigate(loginPath(here), { replace: true });

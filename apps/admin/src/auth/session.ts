@@ -52,10 +52,13 @@ export class Session {
   readonly #httpUrl: string;
   readonly #listeners = new Set<Listener>();
   #inflight: Promise<string> | null = null;
+  /** Stable until the next change: the `getSnapshot` of `useSyncExternalStore`. */
+  #user: SessionUser | null;
 
   constructor(storage: Storage, httpUrl: string) {
     this.#storage = storage;
     this.#httpUrl = httpUrl;
+    this.#user = this.tokens?.user ?? null;
   }
 
   get tokens(): Tokens | null {
@@ -68,13 +71,18 @@ export class Session {
   }
 
   get user(): SessionUser | null {
-    return this.tokens?.user ?? null;
+    return this.#user;
   }
 
-  subscribe(listener: Listener): () => void {
+  /** For `useSyncExternalStore`: the same object until the session changes. */
+  getUser = (): SessionUser | null => this.#user;
+
+  subscribe = (listener: Listener): (() => void) => {
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  };
 
   /** Called by the app for `storage` events: another tab signed in, refreshed or out. */
   storageChanged(key: string | null): void {
@@ -180,6 +188,8 @@ export class Session {
 
   #emit(reason: Parameters<Listener>[1]): void {
     const tokens = this.tokens;
+    const user = tokens?.user ?? null;
+    if (JSON.stringify(user) !== JSON.stringify(this.#user)) this.#user = user;
     for (const listener of [...this.#listeners]) listener(tokens, reason);
   }
 }

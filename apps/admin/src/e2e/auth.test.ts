@@ -1,0 +1,87 @@
+// @vitest-environment node
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import type { TestHerald } from '../../../../packages/server/src/testing/herald.js';
+import { ensureBuilt, launchBrowser, newContext, screenshot, signIn, skipReason, startConsoleServer } from './harness.js';
+
+const skip = skipReason();
+
+describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let herald: TestHerald;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    [herald, browser] = await Promise.all([startConsoleServer(), launchBrowser()]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await herald?.stop();
+  });
+
+  it('sends a signed-out visitor to sign in and back to the page they asked for, connected', async () => {
+    const admin = await herald.user('root', { admin: true });
+    // Documentation screenshots in English: CI images often lack CJK fonts.
+    const context = await newContext(browser, 'en-US');
+    const page = await context.newPage();
+    await page.goto(`${herald.url}/users`);
+    await page.waitForURL(/\/login\?next=%2Fusers$/);
+    await page.locator('#username').waitFor();
+    await screenshot(page, 'login');
+
+    await signIn(page, admin.username, admin.password);
+    await page.waitForURL(`${herald.url}/users`);
+    await page.getByTestId('header-badge').getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
+    await page.getByRole('cell', { name: 'root', exact: true }).waitFor();
+    await screenshot(page, 'users');
+
+    await page.goto(`${herald.url}/`);
+    await page.locator('[data-testid=stat-total_admin_connections]').getByText('1').waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid=feed-item]').getByText('connected').first().waitFor();
+    await screenshot(page, 'dashboard');
+
+    // Signing out clears the tokens: the next visit asks to sign in again.
+    await page.getByTestId('user-menu').hover();
+    await page.getByText('Sign out').click();
+    await page.waitForURL(/\/login/);
+    expect(await page.evaluate(() => localStorage.getItem('herald.session'))).toBeNull();
+    await context.close();
+  });
+
+  it('shows a non-admin an "admins only" page and never opens the admin WebSocket', async () => {
+    const user = await herald.user('viewer');
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+
+    await page.goto(`${herald.url}/login?next=%2Fvideos`);
+    await signIn(page, user.username, user.password);
+    await page.getByTestId('forbidden').getByText('仅限管理员').waitFor();
+    await page.goto(`${herald.url}/users`);
+    await page.getByTestId('forbidden').waitFor();
+    expect(sockets).toEqual([]);
+
+    // The server refuses the admin endpoint to this user's token with 4003 (give up).
+    const code = await page.evaluate(
+      ({ url, token }) =>
+        new Promise<number>((resolve) => {
+          const ws = new WebSocket(`${url}/api/v1/ws/admin`, ['bearer', token]);
+          ws.onclose = (event) => resolve(event.code);
+        }),
+      { url: herald.wsUrl, token: user.token },
+    );
+    expect(code).toBe(4003);
+    await context.close();
+  });
+
+  it('says so when the password is wrong, in English for an English browser', async () => {
+    const context = await newContext(browser, 'en-US');
+    const page = await context.newPage();
+    await page.goto(`${herald.url}/login`);
+    await signIn(page, 'root', 'not-the-password');
+    await page.getByTestId('login-error').getByText('Wrong username or password').waitFor();
+    await context.close();
+  });
+});

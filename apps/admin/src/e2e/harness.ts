@@ -1,0 +1,131 @@
+/**
+ * Shared set-up of the console's browser tests: a built console (built at most once per
+ * run, also when several test files start at the same time), a real Herald serving it,
+ * and a headless Chromium driven by playwright-core.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startHerald, type TestHerald } from '../../../../packages/server/src/testing/herald.js';
+
+const execFileP = promisify(execFile);
+export const ADMIN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO = resolve(ADMIN_DIR, '../..');
+export const DIST = join(ADMIN_DIR, 'dist');
+export const SCREENSHOTS = join(ADMIN_DIR, 'screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const LOCK = join(ADMIN_DIR, '.e2e-build.lock');
+
+/** Why the browser tests cannot run here, or `undefined` when they can. CI must not skip. */
+export function skipReason(): string | undefined {
+  const reason = existsSync(CHROMIUM) ? undefined : `Chromium not found at ${CHROMIUM} (set CHROMIUM_PATH)`;
+  if (reason && process.env.CI === 'true') throw new Error(`console browser tests cannot run: ${reason}`);
+  return reason;
+}
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path)) {
+    if (entry === 'node_modules' || entry === 'e2e' || entry.endsWith('.test.ts') || entry.endsWith('.test.tsx')) continue;
+    newest = Math.max(newest, newestMtime(join(path, entry)));
+  }
+  return newest;
+}
+
+function isStale(): boolean {
+  const built = join(DIST, 'index.html');
+  if (!existsSync(built)) return true;
+  const sources = [
+    join(ADMIN_DIR, 'src'),
+    join(ADMIN_DIR, 'index.html'),
+    join(ADMIN_DIR, 'vite.config.ts'),
+    join(REPO, 'packages/react/src'),
+    join(REPO, 'packages/client/src'),
+    join(REPO, 'packages/protocol/src'),
+  ];
+  return Math.max(...sources.map(newestMtime)) > statSync(built).mtimeMs;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Builds `apps/admin/dist` when missing or older than its sources; one builder at a time. */
+export async function ensureBuilt(): Promise<void> {
+  for (;;) {
+    if (!isStale()) return;
+    try {
+      mkdirSync(LOCK);
+    } catch {
+      // Another test file is building; a lock older than 3 minutes was left by a crash.
+      if (Date.now() - statSync(LOCK, { throwIfNoEntry: false })!.mtimeMs > 180_000) rmSync(LOCK, { recursive: true, force: true });
+      await sleep(250);
+      continue;
+    }
+    try {
+      if (isStale()) await execFileP(process.execPath, [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+          cwd: ADMIN_DIR,
+          // Vitest sets NODE_ENV=test, which would give a development build of React and antd.
+          env: { ...process.env, NODE_ENV: 'production' },
+        });
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true });
+    }
+  }
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  // launch() gives every browser a fresh, empty temporary profile of its own (and refuses
+  // --user-data-dir): no state leaks between runs.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A Herald node serving the built console. */
+export function startConsoleServer(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<TestHerald> {
+  return startHerald({ STATIC_DIR: DIST, BACKEND_CORS_ORIGINS: '*', ...env }, options);
+}
+
+export async function newContext(browser: Browser, locale = 'zh-CN'): Promise<BrowserContext> {
+  return browser.newContext({ locale, viewport: { width: 1366, height: 820 } });
+}
+
+/** Signs in through the login form (the page must show it). */
+export async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(password);
+  await page.locator('button[type=submit]').click();
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** The header badge's bell, whose label carries the unread count. */
+export const bell = (page: Page, count: number) => page.locator(`[data-testid=header-badge] [aria-label="notifications (${count})"]`);
+
+export async function publish(herald: TestHerald, token: string, body: { message: string; level?: string; target?: string | number }): Promise<void> {
+  const response = await fetch(`${herald.url}/api/v1/notifications`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 202) throw new Error(`publish answered ${response.status}: ${await response.text()}`);
+}
