@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { streamsFor, type Level } from '@herald/protocol';
-import { notFound } from '../errors.js';
+import { notFound, unavailable } from '../errors.js';
 import { wireObject, type NotificationService, type Target } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
@@ -40,7 +40,13 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
     },
     async (request, reply) => {
       const target: Target = request.body.target ?? 'all';
-      if (typeof target === 'number' && !(await store.findUserById(target))) throw notFound(`user ${target}`);
+      if (typeof target === 'number') {
+        // The store being unreachable is a 503 like a failed write, not a 500: nothing was sent.
+        const user = await store.findUserById(target).catch(() => {
+          throw unavailable('notification store unavailable; nothing was sent');
+        });
+        if (!user) throw notFound(`user ${target}`);
+      }
       const { stored } = await notifications.notifySystemMessage(request.body.message, (request.body.level ?? 'info') as Level, target);
       return reply.status(202).send({ ids: stored.map((s) => s.id), stream: stored[0].stream, offset: stored[0].seq });
     },
