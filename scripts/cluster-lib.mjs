@@ -107,10 +107,13 @@ export function renderNginxConf({ listen, upstreams, dir, maxFails = 3, failTime
   return out.join('\n');
 }
 
-async function waitFor(check, timeoutMs, what) {
+/** Polls `check` until it returns true; `fatal()` returning an error ends the wait at once. */
+async function waitFor(check, timeoutMs, what, fatal = () => undefined) {
   const deadline = Date.now() + timeoutMs;
   let lastError;
   for (;;) {
+    const stop = fatal();
+    if (stop) throw stop;
     try {
       if (await check()) return;
     } catch (error) {
@@ -177,15 +180,13 @@ class HeraldNode {
     let exitedEarly = false;
     void this.exited.then(() => (exitedEarly = true));
     await waitFor(
-      async () => {
-        if (exitedEarly) throw new Error(`node ${this.nodeId} exited during start-up:\n${tail(this.output)}`);
-        return httpOk(`${this.url}/healthz`);
-      },
+      () => httpOk(`${this.url}/healthz`),
       30_000,
       `${this.nodeId} on ${this.url}`,
+      () => (exitedEarly ? new Error(`node ${this.nodeId} exited during start-up`) : undefined),
     ).catch((error) => {
       if (!exitedEarly) proc.kill('SIGKILL');
-      throw new Error(`${error.message}\n${tail(this.output)}`);
+      throw new Error(`${error.message}:\n${tail(this.output)}`);
     });
     this.log(`${this.nodeId} listening on ${this.url} (pid ${proc.pid})`);
     return this;
@@ -239,12 +240,10 @@ class Nginx {
     let exited = false;
     void this.exited.then(() => (exited = true));
     await waitFor(
-      async () => {
-        if (exited) throw new Error(`nginx exited:\n${tail(this.output)}${this.errorLog()}`);
-        return httpOk(`http://${this.listen}/healthz`);
-      },
+      () => httpOk(`http://${this.listen}/healthz`),
       15_000,
       `nginx on ${this.listen}`,
+      () => (exited ? new Error(`nginx exited:\n${tail(this.output)}${this.errorLog()}`) : undefined),
     );
     this.log(`nginx listening on http://${this.listen} (pid ${proc.pid}) → ${this.upstreams.join(', ')}`);
   }

@@ -1,0 +1,272 @@
+// Fault-injection helpers for the cluster tests: a cuttable TCP proxy, a private
+// redis-server, a steady notification producer and recording SDK clients.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { HeraldClient } from '@herald/client';
+import { WebSocket } from 'ws';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string)): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await sleep(25);
+  }
+}
+
+export function commandExists(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * A TCP proxy in front of a service (PostgreSQL, Redis) that the test can cut — every open
+ * connection reset, new ones refused — and restore on the same port.
+ */
+export class TcpProxy {
+  readonly #sockets = new Set<Socket>();
+  #server: Server | undefined;
+  port = 0;
+  constructor(
+    readonly targetHost: string,
+    readonly targetPort: number,
+  ) {}
+
+  async start(port = 0): Promise<this> {
+    const server = createServer((client) => {
+      const upstream = connect(this.targetPort, this.targetHost);
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        this.#sockets.add(a);
+        a.on('error', () => b.destroy());
+        a.on('close', () => {
+          this.#sockets.delete(a);
+          b.destroy();
+        });
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as { port: number }).port;
+    this.#server = server;
+    return this;
+  }
+
+  get cut(): boolean {
+    return this.#server === undefined;
+  }
+
+  /** Refuses new connections and resets the open ones (the service looks unreachable). */
+  async cutOff(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const socket of this.#sockets) socket.resetAndDestroy();
+    this.#sockets.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async restore(): Promise<void> {
+    if (!this.#server) await this.start(this.port);
+  }
+
+  async stop(): Promise<void> {
+    await this.cutOff();
+  }
+}
+
+/** A private redis-server (the machine's Redis is shared with other tests: never restart it). */
+export class RedisServer {
+  #proc: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  constructor(readonly port: number) {}
+
+  async start(): Promise<this> {
+    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
+      stdio: 'ignore',
+    });
+    this.#proc = proc;
+    this.#exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    await until(() => spawnSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG', 10_000, `redis-server on ${this.port}`);
+    return this;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.#proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(signal);
+    await this.#exited;
+  }
+}
+
+export interface Ack {
+  id: number;
+  stream: string;
+  offset: number;
+  at: number;
+}
+
+/**
+ * Posts a `system_message` every `intervalMs` through nginx with the service key, cycling
+ * through the targets, and remembers every id it got 202 for.
+ */
+export class Producer {
+  readonly acked = new Map<number, Ack>();
+  readonly statuses = new Map<string, number>();
+  readonly unavailable: unknown[] = [];
+  /** The first response body seen per non-202 status, for failure messages. */
+  readonly samples = new Map<string, string>();
+  sent = 0;
+  skipped = 0;
+  #inflight = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #n = 0;
+
+  constructor(
+    readonly url: string,
+    readonly serviceKey: string,
+    readonly targets: Array<'admin' | 'all' | number>,
+    readonly maxInflight = 16,
+  ) {}
+
+  start(intervalMs = 20): void {
+    this.#timer ??= setInterval(() => {
+      if (this.#inflight.size >= this.maxInflight) {
+        this.skipped++;
+        return;
+      }
+      const request = this.#post().finally(() => this.#inflight.delete(request));
+      this.#inflight.add(request);
+    }, intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  get running(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Statuses counted since `before` (a copy of `statuses` taken earlier). */
+  since(before: Map<string, number>): Record<string, number> {
+    const result: Record<string, number> = {};
+    for (const [status, count] of this.statuses) if (count - (before.get(status) ?? 0) > 0) result[status] = count - (before.get(status) ?? 0);
+    return result;
+  }
+
+  async #post(): Promise<void> {
+    const n = ++this.#n;
+    const target = this.targets[n % this.targets.length];
+    this.sent++;
+    let status: string;
+    try {
+      const res = await fetch(`${this.url}/api/v1/notifications`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.serviceKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: `m${n}`, level: 'info', target }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      status = String(res.status);
+      const text = await res.text();
+      if (res.status !== 202 && !this.samples.has(status)) this.samples.set(status, text.slice(0, 300));
+      if (res.status === 202) {
+        const body = JSON.parse(text) as { ids: number[]; stream: string; offset: number };
+        this.acked.set(body.ids[0], { id: body.ids[0], stream: body.stream, offset: body.offset, at: Date.now() });
+      } else if (res.status === 503) {
+        try {
+          this.unavailable.push(JSON.parse(text));
+        } catch {
+          this.unavailable.push(text);
+        }
+      }
+    } catch (error) {
+      status = `error:${(error as Error).name}`;
+    }
+    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+  }
+}
+
+/** A HeraldClient in Node through nginx that records every persisted message it hands to the UI. */
+export class RecordingClient {
+  readonly client: HeraldClient;
+  /** Times each notification id was delivered (after the SDK's dedupe). */
+  readonly seen = new Map<number, number>();
+  readonly streams = new Set<string>();
+  readonly lastOffset = new Map<string, number>();
+  readonly disconnects: Array<{ code: number; reason: string; at: number }> = [];
+  outOfOrder = 0;
+  foreign = 0;
+  deliveries = 0;
+
+  constructor(
+    readonly name: string,
+    wsUrl: string,
+    token: string,
+    isAdmin: boolean,
+  ) {
+    this.client = new HeraldClient({
+      url: wsUrl,
+      getToken: () => token,
+      isAdmin,
+      WebSocket: WebSocket as never,
+      onlineSource: null,
+      fetch: globalThis.fetch as never,
+      reconnectInterval: 100,
+      maxReconnectInterval: 1000,
+      maxReconnectAttempts: Infinity,
+      heartbeatInterval: 2000,
+      heartbeatTimeout: 4000,
+      connectTimeout: 8000,
+    });
+    this.client.on('connected', (m) => {
+      for (const stream of Object.keys((m as { streams?: Record<string, number> }).streams ?? {})) this.streams.add(stream);
+    });
+    this.client.on('system_message', (m) => {
+      const { id, stream, offset } = m as unknown as { id?: number; stream?: string; offset?: number };
+      if (typeof id !== 'number' || typeof stream !== 'string' || typeof offset !== 'number') return;
+      this.deliveries++;
+      this.seen.set(id, (this.seen.get(id) ?? 0) + 1);
+      if (!this.streams.has(stream)) this.foreign++;
+      if (offset <= (this.lastOffset.get(stream) ?? 0)) this.outOfOrder++;
+      this.lastOffset.set(stream, offset);
+    });
+    this.client.on('disconnect', (e) => this.disconnects.push({ code: e.code, reason: e.reason, at: Date.now() }));
+  }
+
+  get open(): boolean {
+    return this.client.getState() === 'open';
+  }
+
+  /** Acknowledged ids this client reads (by stream) that it has not received. */
+  missing(acked: Iterable<Ack>, olderThan = Infinity): number[] {
+    const result: number[] = [];
+    for (const ack of acked) if (ack.at <= olderThan && this.streams.has(ack.stream) && !this.seen.has(ack.id)) result.push(ack.id);
+    return result;
+  }
+
+  /** Delivered ids the producer never got a 202 for (a request cut after the write). */
+  unacknowledged(acked: Map<number, unknown>): number {
+    let count = 0;
+    for (const id of this.seen.keys()) if (!acked.has(id)) count++;
+    return count;
+  }
+
+  duplicates(): number {
+    let extra = 0;
+    for (const count of this.seen.values()) extra += count - 1;
+    return extra;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
