@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { TestHerald } from '../../../../packages/server/src/testing/herald.js';
-import { ensureBuilt, launchBrowser, newContext, screenshot, signIn, skipReason, startConsoleServer } from './harness.js';
+import { ensureBuilt, launchBrowser, newContext, publish, screenshot, signIn, skipReason, startConsoleServer } from './harness.js';
 
 const skip = skipReason();
 
@@ -18,7 +18,7 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
   afterAll(async () => {
     await browser?.close();
     await herald?.stop();
-  });
+  }, 60_000);
 
   it('sends a signed-out visitor to sign in and back to the page they asked for, connected', async () => {
     const admin = await herald.user('root', { admin: true });
@@ -39,6 +39,8 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
     await page.goto(`${herald.url}/`);
     await page.locator('[data-testid=stat-total_admin_connections]').getByText('1').waitFor({ timeout: 10_000 });
     await page.locator('[data-testid=feed-item]').getByText('connected').first().waitFor();
+    await publish(herald, admin.token, { message: 'Nightly maintenance at 02:00', level: 'warning', target: 'all' });
+    await page.locator('[data-testid=feed-item]', { hasText: 'Nightly maintenance at 02:00' }).waitFor();
     await screenshot(page, 'dashboard');
 
     // Signing out clears the tokens: the next visit asks to sign in again.
@@ -47,7 +49,7 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
     await page.waitForURL(/\/login/);
     expect(await page.evaluate(() => localStorage.getItem('herald.session'))).toBeNull();
     await context.close();
-  });
+  }, 60_000);
 
   it('shows a non-admin an "admins only" page and never opens the admin WebSocket', async () => {
     const user = await herald.user('viewer');
@@ -74,7 +76,7 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
     );
     expect(code).toBe(4003);
     await context.close();
-  });
+  }, 60_000);
 
   it('says so when the password is wrong, in English for an English browser', async () => {
     const context = await newContext(browser, 'en-US');
@@ -83,5 +85,5 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
     await signIn(page, 'root', 'not-the-password');
     await page.getByTestId('login-error').getByText('Wrong username or password').waitFor();
     await context.close();
-  });
+  }, 60_000);
 });

@@ -113,8 +113,10 @@ export async function signIn(page: Page, username: string, password: string): Pr
   await page.locator('button[type=submit]').click();
 }
 
+/** Saves `screenshots/<name>.png` once toasts and messages have gone (they cover the header). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.locator('.ant-notification-notice, .ant-message-notice').first().waitFor({ state: 'detached', timeout: 15_000 }).catch(() => undefined);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 }
 

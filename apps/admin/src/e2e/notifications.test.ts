@@ -18,7 +18,7 @@ describe.skipIf(skip)(`console notifications${skip ? ` (skipped: ${skip})` : ''}
   afterAll(async () => {
     await browser?.close();
     await herald?.stop();
-  });
+  }, 60_000);
 
   it('shows a system message as a toast and on the badge; a read in one tab lowers the badge in the other', async () => {
     const admin = await herald.user('ops', { admin: true });
@@ -48,7 +48,7 @@ describe.skipIf(skip)(`console notifications${skip ? ` (skipped: ${skip})` : ''}
     await bell(second, 0).waitFor(); // the server tells every device of the user
     await first.locator('[data-testid=inbox-row][data-read=true]', { hasText: 'Maintenance in 10 minutes' }).waitFor();
     await context.close();
-  });
+  }, 60_000);
 
   it('filters the inbox by type and level and pages through it with the cursor', async () => {
     const admin = await herald.user('pager', { admin: true });
@@ -73,7 +73,7 @@ describe.skipIf(skip)(`console notifications${skip ? ` (skipped: ${skip})` : ''}
     await page.locator('.ant-select-item-option', { hasText: 'Transcode failed' }).click();
     await expect.poll(() => rows.count()).toBe(0);
     await context.close();
-  });
+  }, 60_000);
 
   it('delivers what was published while the server was down, after it comes back, without a reload', async () => {
     const { mkdtempSync, rmSync } = await import('node:fs');

@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Button, Card, Col, List, Row, Space, Statistic, Table, Tag, Typography } from 'antd';
 import { ReloadOutlined } from '@ant-design/icons';
 import type { ServerMessage } from '@herald/protocol';
@@ -31,6 +31,8 @@ export function DashboardPage(): ReactNode {
     );
   };
   usePolling(load, POLL_MS);
+  const latestLoad = useRef(load);
+  latestLoad.current = load;
 
   // Answers to `get_stats` (and the stats in `connected`) update the totals at once.
   useEffect(() => {
@@ -38,6 +40,7 @@ export function DashboardPage(): ReactNode {
     const apply = (totals: ConnectionStats) => {
       setStats((current) => ({ ...current, ...totals }));
       setUpdatedAt(new Date().toISOString());
+      latestLoad.current(); // the per-node figures only come over HTTP
     };
     const offStats = client.on('stats', (m) => apply(m.connection_stats));
     const offConnected = client.on('connected', (m) => apply(m.connection_stats));
