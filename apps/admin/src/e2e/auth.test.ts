@@ -78,6 +78,37 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
     await context.close();
   }, 60_000);
 
+  it('sends an expired session to sign in and back to the page it was on', async () => {
+    const admin = await herald.user('lapsed', { admin: true });
+    const context = await newContext(browser, 'en-US');
+    const page = await context.newPage();
+    await page.goto(`${herald.url}/login?next=%2Fbroadcast`);
+    await signIn(page, admin.username, admin.password);
+    await page.waitForURL(`${herald.url}/broadcast`);
+
+    // Someone else spends the refresh token (rotation: a reuse now revokes the family) and the
+    // access token stops working: the console's refresh is refused, so the session is over.
+    const stored = JSON.parse((await page.evaluate(() => localStorage.getItem('herald.session')))!) as { refresh_token: string };
+    const spent = await fetch(`${herald.url}/api/v1/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: stored.refresh_token }),
+    });
+    expect(spent.status).toBe(200);
+    await page.evaluate(() => {
+      const session = JSON.parse(localStorage.getItem('herald.session')!) as { access_token: string };
+      localStorage.setItem('herald.session', JSON.stringify({ ...session, access_token: 'x.invalid.token' }));
+    });
+    await page.getByRole('menuitem', { name: 'Users' }).click();
+    await page.waitForURL(/\/login\?next=%2Fusers&reason=expired$/);
+    await page.getByText('Your session expired, please sign in again').waitFor();
+
+    await signIn(page, admin.username, admin.password);
+    await page.waitForURL(`${herald.url}/users`);
+    await page.getByRole('cell', { name: 'lapsed', exact: true }).waitFor();
+    await context.close();
+  }, 60_000);
+
   it('says so when the password is wrong, in English for an English browser', async () => {
     const context = await newContext(browser, 'en-US');
     const page = await context.newPage();
