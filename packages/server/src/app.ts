@@ -80,16 +80,29 @@ export function storeLocation(config: Config): string {
   return config.databaseUrl ?? join(config.dataDir, 'herald.db');
 }
 
-/** The transcode queue from configuration: in-process by default, BullMQ when REDIS_URL is set. */
-export async function createQueue(config: Config, reporter: TranscodeReporter, log: Logger): Promise<TranscodeQueue> {
-  const onError = (err: unknown, context: string) => log.warn({ err, context }, 'transcode reporter failed');
-  if (config.redisUrl) {
-    const { BullMqQueue } = await import('./transcode/index.js');
-    return new BullMqQueue({ redisUrl: config.redisUrl, prefix: `${config.redisPrefix}herald`, reporter });
-  }
-  const { InProcessQueue, checkFfmpeg } = await import('./transcode/index.js');
+/**
+ * The transcode queue from configuration: BullMQ when REDIS_URL is set (jobs survive in
+ * Redis), otherwise in-process, where jobs interrupted by a restart are queued again.
+ */
+export async function createQueue(config: Config, store: Store, reporter: TranscodeReporter, log: Logger): Promise<TranscodeQueue> {
+  const { createTranscodeQueue, checkFfmpeg } = await import('./transcode/index.js');
+  const queue = createTranscodeQueue({
+    reporter,
+    redisUrl: config.redisUrl,
+    prefix: `${config.redisPrefix}herald`,
+    outputDir: config.mediaDir,
+    concurrency: config.transcodeConcurrency,
+    onError: (err, context) => log.warn({ err, context }, 'transcode reporter failed'),
+  });
+  if (config.redisUrl) return queue;
   await checkFfmpeg().catch((err: Error) => log.warn(`transcoding unavailable until ffmpeg is installed: ${err.message}`));
-  return new InProcessQueue({ reporter, outputDir: config.mediaDir, concurrency: config.transcodeConcurrency, onError });
+  for (const job of await store.unfinishedJobs()) {
+    const video = await store.findVideo(job.video_id);
+    if (!video) continue;
+    log.info({ job_id: job.job_id, video_id: job.video_id }, 're-queueing a transcode interrupted by a restart');
+    await queue.enqueue({ job_id: job.job_id, video_id: video.id, title: video.title, input: video.path, formats: job.formats }).catch((err) => log.warn({ err }, 'could not re-queue'));
+  }
+  return queue;
 }
 
 export async function createBroker(config: Config): Promise<Broker> {
@@ -148,6 +161,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     } catch {
       return;
     }
+    auth.forget(userId);
     const connections = manager.connectionsOf(userId);
     if (connections.length === 0) return;
     const user = await store.findUserById(userId);
@@ -193,7 +207,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onUserChanged: (userId) => broker.publish(CONTROL_CHANNEL, JSON.stringify({ type: 'user_changed', user_id: userId })),
   });
   await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
-  const queue = options.queue ?? (await createQueue(config, new NotifyingReporter(store, notifications), log));
+  const queue = options.queue ?? (await createQueue(config, store, new NotifyingReporter(store, notifications), log));
   const videos = new VideoService(store, queue, notifications, { uploadDir: join(config.dataDir, 'uploads') }, log);
   await app.register(videoRoutes, { videos, guards: routeGuards, maxUploadBytes: config.maxUploadBytes });
   await app.register(opsRoutes, {

@@ -19,13 +19,33 @@ export interface Principal {
 }
 
 const USERNAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const USER_CACHE_TTL_MS = 30_000;
+const USER_CACHE_MAX = 50_000;
 
 /** Users, passwords and token issuance on top of the store. */
 export class AuthService {
+  /** Users seen by recent authentications; `forget()` drops one when it changes (on every node). */
+  readonly #users = new Map<number, { user: User; at: number }>();
+
   constructor(
     readonly store: Store,
     readonly tokens: TokenService,
   ) {}
+
+  /** Drops a cached user after an update or deletion, so the next authentication reads the store. */
+  forget(userId: number): void {
+    this.#users.delete(userId);
+  }
+
+  async #user(id: number): Promise<User | undefined> {
+    const cached = this.#users.get(id);
+    if (cached && Date.now() - cached.at < USER_CACHE_TTL_MS) return cached.user;
+    const user = await this.store.findUserById(id);
+    if (this.#users.size >= USER_CACHE_MAX) this.#users.clear();
+    if (user) this.#users.set(id, { user, at: Date.now() });
+    else this.#users.delete(id);
+    return user;
+  }
 
   async createUser(username: string, password: string, isAdmin: boolean): Promise<User> {
     if (!USERNAME.test(username)) throw new HttpError(400, 'ERR_VALIDATION', 'username must be 1-64 letters, digits, ".", "_" or "-"');
@@ -63,7 +83,7 @@ export class AuthService {
   /** Verifies an access token and loads its user, who must still exist. */
   async authenticate(token: string | undefined | null): Promise<Principal> {
     const claims = await this.tokens.verifyAccess(token);
-    const user = await this.store.findUserById(claims.userId);
+    const user = await this.#user(claims.userId);
     if (!user) throw new TokenError('invalid');
     return { user, claims };
   }

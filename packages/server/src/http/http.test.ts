@@ -150,7 +150,7 @@ describe('operations', () => {
     expect(metrics.body).toContain('herald_auth_failures_total');
     const docs = await call('GET', '/docs/json');
     expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/api/v1/auth/login', '/api/v1/notifications', '/api/v1/ws/stats']));
-    expect((await call('GET', '/nope')).body).toMatchObject({ error: 'ERR_NOT_FOUND' });
+    expect((await call('GET', '/api/v1/nope')).body).toMatchObject({ error: 'ERR_NOT_FOUND' });
   });
 
   it('answers CORS preflights for allowed origins only', async () => {

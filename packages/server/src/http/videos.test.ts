@@ -112,4 +112,33 @@ describe.runIf(requireService('ffmpeg', ffmpeg.ok, ffmpeg.why))('videos and tran
     expect(socket.of('transcode_failed').filter((m) => m.video_id === video.id)).toHaveLength(0);
     socket.close();
   }, 90_000);
+
+  it('picks up a transcode interrupted by a restart on the embedded default', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-requeue-'));
+    let node = await startHerald({}, { dataDir });
+    try {
+      const boss = await node.user('boss', { admin: true });
+      const long = join(dir, 'long-restart.mp4');
+      await makeTestVideo(long, 20, { width: 1280, height: 720 });
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(readFileSync(long))]), 'long.mp4');
+      const video = await (await fetch(`${node.url}/api/v1/videos`, { method: 'POST', headers: { authorization: `Bearer ${boss.token}` }, body: form })).json();
+      const socket = openSocket(`${node.wsUrl}/api/v1/ws/admin?token=${boss.token}`);
+      await socket.waitFor((m) => m.type === 'resumed');
+      await fetch(`${node.url}/api/v1/videos/${video.id}/transcode`, { method: 'POST', headers: { authorization: `Bearer ${boss.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ formats: ['h264_720p'] }) });
+      await until(() => socket.of('transcode_progress').some((m) => m.status === 'processing'), 30_000, 'processing');
+      await node.stop();
+      node = await startHerald({}, { dataDir });
+      // Resume from where the first socket stopped: the completion may come before it connects.
+      const seen = socket.of('system_message').length;
+      const again = openSocket(`${node.wsUrl}/api/v1/ws/admin?token=${boss.token}&since=admins@${seen}`);
+      await until(() => again.of('transcode_complete').some((m) => m.video_id === video.id), 60_000, 'completion after restart');
+      const status = await (await fetch(`${node.url}/api/v1/videos/${video.id}/transcode-status`, { headers: { authorization: `Bearer ${boss.token}` } })).json();
+      expect(status).toMatchObject({ status: 'completed', progress: 100, outputs: [expect.objectContaining({ format_type: 'h264_720p' })] });
+      again.close();
+    } finally {
+      await node.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -426,6 +426,12 @@ export class Store {
     return row && toJob(row);
   }
 
+  /** Jobs that were waiting or running (for the in-process queue to pick up again after a restart). */
+  async unfinishedJobs(): Promise<TranscodeJobRow[]> {
+    const rows = await this.#db.selectFrom('transcode_jobs').selectAll().where('status', 'in', ['queued', 'processing', 'retrying', 'pending']).orderBy('created_at').execute();
+    return rows.map(toJob);
+  }
+
   /** The most recent job of each of the videos. */
   async latestJobs(videoIds: number[]): Promise<Map<number, TranscodeJobRow>> {
     const result = new Map<number, TranscodeJobRow>();

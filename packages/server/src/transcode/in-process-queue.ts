@@ -1,4 +1,4 @@
-import { InvalidJobError, isTransient, TranscodeCancelledError } from './errors.js';
+import { InvalidJobError, isTransient, TranscodeCancelledError, WorkerShutdownError } from './errors.js';
 import type { TranscodeJob } from './events.js';
 import { JobRun, validateJob, type EngineOptions } from './job-runner.js';
 import { resolvePresets } from './presets.js';
@@ -75,10 +75,19 @@ export class InProcessQueue implements TranscodeQueue {
     return true;
   }
 
-  /** Stops taking jobs, cancels the waiting ones and stops the running ones. */
+  /**
+   * Stops taking jobs and stops the running ones without reporting them cancelled: on a
+   * shutdown a job is interrupted, not cancelled, and the server queues it again at start.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#entries.keys()].map((id) => this.cancel(id)));
+    const running: Promise<void>[] = [];
+    for (const entry of [...this.#entries.values()]) {
+      entry.controller.abort(new WorkerShutdownError());
+      if (entry.state === 'running' && entry.running) running.push(entry.running);
+      else this.#drop(entry);
+    }
+    await Promise.all(running);
   }
 
   /** Jobs waiting, running or waiting for a retry. */
@@ -105,7 +114,9 @@ export class InProcessQueue implements TranscodeQueue {
       await entry.run.attempt({ signal, completedFormats: entry.completed, onFormatDone: (f) => void entry.completed.push(f) });
       this.#entries.delete(entry.job.job_id);
     } catch (err) {
-      if (signal.aborted || err instanceof TranscodeCancelledError) {
+      if (signal.aborted && signal.reason instanceof WorkerShutdownError) {
+        this.#entries.delete(entry.job.job_id);
+      } else if (signal.aborted || err instanceof TranscodeCancelledError) {
         this.#entries.delete(entry.job.job_id);
         await entry.run.cancelled();
       } else if (isTransient(err) && entry.attempt < this.#attempts && !this.#closed) {
