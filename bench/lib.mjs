@@ -1,0 +1,145 @@
+// Helpers shared by the benchmark driver: processes, /proc readings, percentiles.
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+export const now = () => performance.timeOrigin + performance.now();
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const CORES = Number(execFileSync('nproc').toString().trim());
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** Every child process we started, killed on exit whatever happens. */
+export const children = new Set();
+
+export function killAll() {
+  for (const child of children) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  children.clear();
+}
+
+/** Spawns `cmd args`, pinned to `core` with taskset when given; output goes to a log file. */
+export function start(name, cmd, args, { env = {}, core, logDir, ipc = false } = {}) {
+  const log = openSync(join(logDir, `${name}.log`), 'a');
+  const argv = core === undefined || CORES < 2 ? [cmd, ...args] : ['taskset', '-c', String(core), cmd, ...args];
+  const child = spawn(argv[0], argv.slice(1), {
+    env: { ...process.env, ...env },
+    stdio: ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log],
+  });
+  closeSync(log);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  child.benchName = name;
+  return child;
+}
+
+export async function stop(child, signal = 'SIGTERM', graceMs = 5000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** CPU time (user+system) of a process, in µs. */
+export function cpuUs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set size of a process, in bytes. */
+export function rssBytes(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The process and its direct children (nginx master + workers). */
+export function withChildren(pid) {
+  const pids = [pid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) pids.push(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+export const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+export async function waitForPort(port, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+const LN = Math.log(1.01);
+/** Percentile (ms) from merged 1%-wide µs buckets. */
+export function percentile(hist, total, p) {
+  if (total === 0) return NaN;
+  const want = Math.ceil(total * p);
+  let seen = 0;
+  for (let b = 0; b < hist.length; b++) {
+    seen += hist[b];
+    if (seen >= want) return Math.exp((b + 1) * LN) / 1000;
+  }
+  return NaN;
+}
+
+export function mergeStats(list) {
+  const hist = new Array(list[0].hist.length).fill(0);
+  const out = { clients: 0, ready: 0, armed: 0, received: 0, dups: 0, stale: 0, lost: 0, lastRecvAt: 0, maxLat: 0, closes: {} };
+  for (const s of list) {
+    for (const k of ['clients', 'ready', 'armed', 'received', 'dups', 'stale', 'lost']) out[k] += s[k];
+    out.lastRecvAt = Math.max(out.lastRecvAt, s.lastRecvAt);
+    out.maxLat = Math.max(out.maxLat, s.maxLat);
+    for (let i = 0; i < hist.length; i++) hist[i] += s.hist[i];
+    for (const [code, n] of Object.entries(s.closes)) out.closes[code] = (out.closes[code] ?? 0) + n;
+  }
+  out.p50 = percentile(hist, out.received, 0.5);
+  out.p90 = percentile(hist, out.received, 0.9);
+  out.p99 = percentile(hist, out.received, 0.99);
+  out.max = out.maxLat / 1000;
+  return out;
+}

@@ -1,0 +1,139 @@
+// Renders bench/RESULTS.md from the results object of run.mjs.
+const f = (x, d = 1) => (typeof x !== 'number' || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(d));
+const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : 'n/a');
+const KINDS = ['herald', 'ws', 'sio', 'nchan'];
+const NAMES = { herald: 'Herald', ws: 'bare ws', sio: 'Socket.IO 4.8', nchan: 'nginx+Nchan' };
+
+function fanoutTable(res, P) {
+  const kinds = KINDS.filter((k) => res[k]);
+  const refs = kinds.filter((k) => k !== 'herald');
+  const rows = [];
+  const row = (scenario, metric, get, digits = 1, lowerIsBetter = true) => {
+    const vals = kinds.map((k) => get(res[k]));
+    const h = res.herald ? get(res.herald) : undefined;
+    rows.push(`| ${scenario} | ${metric}${lowerIsBetter ? ' ↓' : ' ↑'} | ${vals.map((v) => (typeof v === 'string' ? v : f(v, digits))).join(' | ')} | ${res.herald ? refs.map((k) => ratio(h, get(res[k]))).join(' | ') : ''} |`);
+  };
+  const lossRow = (scenario, key) => row(scenario, 'lost / duplicated', (r) => (r[key] ? `${r[key].lost} / ${r[key].dups}` : 'n/a'));
+  row(`connect + auth, ${P.big} sockets (${P.connConc}×${4} in flight)`, 'connections/s', (r) => r.connect?.perSec, 0, false);
+  row('', 'server CPU µs per connection', (r) => r.connect?.cpuUsPerConn, 0);
+  row(`idle, ${P.big} authenticated sockets`, 'server RSS bytes per connection', (r) => r.idle?.bytesPerConn, 0);
+  for (const [key, label] of [
+    ['big', `fan-out ${P.big} sockets @ ${P.rateBig} msg/s × ${P.secsBig} s`],
+    ['bigMax', `fan-out ${P.big} sockets, ${P.burstBig} msgs as fast as possible`],
+    ['small', `fan-out ${P.small} sockets @ ${P.rateSmall} msg/s × ${P.secsSmall} s`],
+    ['smallMax', `fan-out ${P.small} sockets, ${P.burstSmall} msgs as fast as possible`],
+  ]) {
+    row(label, 'server CPU µs per delivery', (r) => r[key]?.cpuUsPerDelivery, 2);
+    if (key.endsWith('Max')) row('', 'deliveries/s', (r) => r[key]?.deliveriesPerSec, 0, false);
+    row('', 'latency p50 ms', (r) => r[key]?.p50, 2);
+    row('', 'latency p90 ms', (r) => r[key]?.p90, 2);
+    row('', 'latency p99 ms', (r) => r[key]?.p99, 2);
+    row('', 'latency max ms', (r) => r[key]?.max, 2);
+    row('', 'server / load-generator core use', (r) => (r[key] ? `${f(r[key].serverCoreUse, 2)} / ${f(r[key].loadCoreUse, 2)}` : 'n/a'));
+    lossRow('', key);
+  }
+  return [
+    `| scenario | metric | ${kinds.map((k) => NAMES[k]).join(' | ')} | ${res.herald ? refs.map((k) => `Herald ÷ ${NAMES[k]}`).join(' | ') : ''} |`,
+    `| --- | --- | ${kinds.map(() => '---').join(' | ')} | ${res.herald ? refs.map(() => '---').join(' | ') : ''} |`,
+    ...rows,
+  ].join('\n');
+}
+
+function targets(results) {
+  const r = results.fanout ?? {};
+  const h = r.herald;
+  const out = [];
+  const add = (goal, measured, met) => out.push(`| ${goal} | ${measured} | ${met === undefined ? 'not measured' : met ? '**met**' : '**not met**'} |`);
+  if (h && r.ws) {
+    const a = h.bigMax?.cpuUsPerDelivery;
+    const b = r.ws.bigMax?.cpuUsPerDelivery;
+    add('CPU per delivery at 10,000 sockets ≤ 0.8× bare ws', `${f(a, 2)} vs ${f(b, 2)} µs = ${ratio(a, b)}`, a <= 0.8 * b);
+  }
+  if (h && r.nchan) {
+    const a = h.bigMax?.cpuUsPerDelivery;
+    const b = r.nchan.bigMax?.cpuUsPerDelivery;
+    add('CPU per delivery at 10,000 sockets ≤ Nchan', `${f(a, 2)} vs ${f(b, 2)} µs = ${ratio(a, b)}`, a <= b);
+  }
+  if (h && r.ws) {
+    const a = h.idle?.bytesPerConn;
+    const b = r.ws.idle?.bytesPerConn;
+    add('idle memory per connection ≤ 1.25× bare ws', `${f(a, 0)} vs ${f(b, 0)} B = ${ratio(a, b)}`, a <= 1.25 * b);
+    const c = h.small?.p99;
+    const d = r.ws.small?.p99;
+    add('p99 at 1,000 sockets / 50 msg/s ≤ bare ws', `${f(c, 2)} vs ${f(d, 2)} ms = ${ratio(c, d)}`, c <= d);
+    const e = h.connect?.cpuUsPerConn;
+    const g = r.ws.connect?.cpuUsPerConn;
+    add('connect+auth CPU per connection ≤ 1.5× bare ws', `${f(e, 0)} vs ${f(g, 0)} µs = ${ratio(e, g)}`, e <= 1.5 * g);
+  }
+  if (results.cluster?.length) {
+    const one = results.cluster.find((c) => c.nodes === 1);
+    const two = results.cluster.find((c) => c.nodes === 2);
+    if (one && two) {
+      add('2 nodes ≥ 1.7× one node\'s deliveries/s (10,000 sockets)', `${f(two.max.deliveriesPerSec, 0)} vs ${f(one.max.deliveriesPerSec, 0)} /s = ${ratio(two.max.deliveriesPerSec, one.max.deliveriesPerSec)}`, two.max.deliveriesPerSec >= 1.7 * one.max.deliveriesPerSec);
+    }
+    if (one && h) {
+      add('Redis hop adds ≤ 2 ms to p50 (cluster of 2 vs one node, fixed rate)', `${f(two?.fixed.p50, 2)} vs ${f(one.fixed.p50, 2)} ms`, two ? two.fixed.p50 - one.fixed.p50 <= 2 : undefined);
+    }
+  }
+  const losses = [];
+  for (const [k, v] of Object.entries(r)) for (const key of ['big', 'bigMax', 'small', 'smallMax']) if (v[key]) losses.push([`${k}.${key}`, v[key].lost + v[key].dups]);
+  for (const c of results.cluster ?? []) losses.push([`cluster${c.nodes}`, c.fixed.lost + c.fixed.dups + c.max.lost + c.max.dups]);
+  if (results.resume) losses.push(['resume', results.resume.lost + results.resume.dups]);
+  const herLoss = losses.filter(([k]) => k.startsWith('herald') || k.startsWith('cluster') || k === 'resume');
+  add('0 lost or duplicated (Herald, every scenario)', herLoss.map(([k, n]) => `${k}: ${n}`).join(', '), herLoss.every(([, n]) => n === 0));
+  return ['| target | measured (Herald vs reference) | |', '| --- | --- | --- |', ...out].join('\n');
+}
+
+export function report(results, { argv }) {
+  const P = results.params;
+  const m = results.machine;
+  const lines = [];
+  lines.push('# Herald benchmark results', '');
+  lines.push(`Generated by \`node bench/run.mjs ${argv.join(' ')}\` on ${results.started} (${results.full ? 'full' : 'quick'} suite, ${f(results.seconds, 0)} s). Do not edit by hand: re-run the suite.`, '');
+  lines.push('## Machine', '', '| | |', '| --- | --- |');
+  for (const [k, v] of Object.entries(m)) lines.push(`| ${k} | ${v} |`);
+  lines.push(`| load average (1 min) at start / end | ${results.loadStart} / ${results.loadEnd} |`, '');
+  lines.push('## Commands', '', '```', 'npm ci', 'npm run bench        # quick: node bench/run.mjs (fan-out for every target + a 2,000-client resume storm)', 'npm run bench:full   # node bench/run.mjs --full (adds cluster 1/2/4 nodes, 10,000-client resume storm, slow consumers)', '```', '');
+  lines.push(
+    '## Method',
+    '',
+    '- Servers are pinned to core 0 (`taskset -c 0`; nginx with one worker), the load generator (4 worker processes, each with its own source address 127.0.0.2–5, ~2,500 sockets each), Redis and the driver to core 1. Only 127.0.0.0/8 is used.',
+    '- Every target gets the same JSON bytes per message (Herald\'s ephemeral `transcode_progress` shape) with `#B<seq>:<send time µs>#` in `message`. Herald receives it on its broker channel (`PUBLISH <prefix>herald:admins` in Redis: the channel every node fans out from); the bare `ws` and Socket.IO servers subscribe to a Redis channel too, so the publish path is the same; Nchan gets an HTTP POST to its publisher location (its own in-memory pub/sub: no Redis hop, no JWT check on subscribe).',
+    '- Every client counts each delivery in a per-message bitmap (loss and duplicates are exact) and records publish-to-receive latency in 1%-wide buckets (clock: `performance.timeOrigin + performance.now()`, the same in every process).',
+    '- Server cost from outside: utime+stime from `/proc/<pid>/stat` over the phase ÷ messages delivered; RSS from `/proc/<pid>/status` (nginx: master + worker). Idle memory = RSS after connecting minus RSS before, ÷ connections (the Node servers\' heaps are not forced to collect, so this includes garbage not yet collected).',
+    '- "as fast as possible": the whole batch is published back to back; throughput = deliveries ÷ (last receive − first publish). "core use" is CPU time ÷ wall time of the phase for the server and the load generator: a load-generator value near 1.0 means the load generator, not the server, was the limit.',
+    '- Herald connects count until `resumed` (connected + replay done); bare ws until its `connected` frame; Socket.IO until the CONNECT ack; Nchan until the WebSocket opens.',
+    '- The machine is shared with other sessions (tests, builds): wall-clock figures (latency, rates) vary with their load; CPU µs per delivery/connection is the steadier figure.',
+    '',
+  );
+  lines.push('## Targets (issue 8)', '', targets(results), '');
+  if (results.fanout && Object.keys(results.fanout).length) {
+    lines.push('## Fan-out, memory and connect: every target', '', '↓ lower is better, ↑ higher is better; ratios are Herald ÷ reference.', '', fanoutTable(results.fanout, P), '');
+  }
+  if (results.cluster?.length) {
+    const one = results.cluster.find((c) => c.nodes === 1);
+    lines.push(`## Cluster over Redis (Herald, ${P.big} sockets split evenly, all nodes on core 0; store: ${results.clusterStore})`, '');
+    lines.push('| nodes | fixed p50 ms | fixed p99 ms | max deliveries/s | ÷ 1 node | CPU µs per delivery (all nodes) | ÷ 1 node | server core use | lost / dup |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const c of results.cluster) {
+      lines.push(`| ${c.nodes} | ${f(c.fixed.p50, 2)} | ${f(c.fixed.p99, 2)} | ${f(c.max.deliveriesPerSec, 0)} | ${ratio(c.max.deliveriesPerSec, one?.max.deliveriesPerSec)} | ${f(c.max.cpuUsPerDelivery, 2)} | ${ratio(c.max.cpuUsPerDelivery, one?.max.cpuUsPerDelivery)} | ${f(c.max.serverCoreUse, 2)} | ${c.fixed.lost + c.max.lost} / ${c.fixed.dups + c.max.dups} |`);
+    }
+    lines.push('', 'On this 2-core machine every node shares core 0 (core 1 is the load generator\'s), so more nodes cannot add CPU: this table shows what the Redis hop and extra nodes cost, not scale-out. CPU µs per delivery summed over nodes staying flat is what makes throughput scale with cores.', '');
+  }
+  if (results.resume) {
+    const r = results.resume;
+    lines.push('## Resume storm (Herald)', '');
+    lines.push(`${r.clients} admin clients receive ${P.stormMsgs[0]} persisted messages (POST /api/v1/notifications), the node is killed (SIGKILL) and restarted on the same data, ${P.stormMsgs[1]} more are published while the clients are away, then every client reconnects at once with \`since=admins@<its last offset>\` while ${P.stormMsgs[2]} more are published.`, '');
+    lines.push('| clients | reconnected | failed | time to all resumed ms | server CPU ms during storm | expected deliveries | delivered | lost | duplicated |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push(`| ${r.clients} | ${r.reconnected} | ${r.failed} | ${f(r.allResumedMs, 0)} | ${f(r.cpuMsStorm, 0)} | ${r.expected} | ${r.delivered} | ${r.lost} | ${r.dups} |`, '');
+  }
+  if (results.slow?.length) {
+    lines.push('## Slow consumers', '');
+    const s0 = results.slow[0];
+    lines.push(`${s0.clients} clients, ${s0.slow} of them stop reading (socket paused); ${s0.rate} msg/s of ${s0.payloadKiB} KiB for ${s0.secs} s. Herald runs with WS_SEND_BUFFER_BYTES=1 MiB. Latency is of the clients that keep reading.`, '');
+    lines.push('| server | p99 before ms | p50 / p99 with slow clients ms | lost / dup (fast clients) | RSS start → peak → end MiB | closes seen by clients |', '| --- | --- | --- | --- | --- | --- |');
+    for (const s of results.slow) lines.push(`| ${s.label} | ${f(s.baselineP99, 2)} | ${f(s.p50, 2)} / ${f(s.p99, 2)} | ${s.lost} / ${s.dups} | ${f(s.rssStartMiB, 0)} → ${f(s.rssPeakMiB, 0)} → ${f(s.rssEndMiB, 0)} | ${s.closes} |`);
+    lines.push('');
+  }
+  lines.push('Raw figures: `bench/RESULTS.json`.', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,484 @@
+#!/usr/bin/env node
+// Herald's benchmark suite (issue 8). `node bench/run.mjs` (quick, < 2 min) or `--full`.
+// Options: --targets=herald,ws,sio,nchan  --scenarios=fanout,cluster,resume,slow  --out=bench/RESULTS.md
+// Only loopback addresses are used; every child process is killed on exit; the run has a hard deadline.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+import { Redis } from 'ioredis';
+import { CORES, children, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, waitForPort, withChildren } from './lib.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const argv = process.argv.slice(2);
+const opt = (name, fallback) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const FULL = argv.includes('--full');
+const TARGETS = opt('targets', 'herald,ws,sio,nchan').split(',');
+const SCENARIOS = opt('scenarios', FULL ? 'fanout,cluster,resume,slow' : 'fanout,resume').split(',');
+const OUT = resolve(ROOT, opt('out', 'bench/RESULTS.md'));
+const SERVER_CORE = 0;
+const LOAD_CORE = CORES > 1 ? 1 : undefined;
+const WORKERS = 4;
+const ADDRS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9'];
+
+const P = FULL
+  ? { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 20, burstSmall: 1000, rateBig: 5, secsBig: 10, burstBig: 100, storm: 10000, stormMsgs: [50, 50, 50] }
+  : { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 4, burstSmall: 200, rateBig: 5, secsBig: 2, burstBig: 20, storm: 2000, stormMsgs: [20, 20, 20] };
+for (const k of Object.keys(P)) if (opt(k) !== undefined && k !== 'stormMsgs') P[k] = Number(opt(k)); // e.g. --big=2000 for a smoke run
+
+const JWT_SECRET = randomBytes(32).toString('hex');
+const SERVICE_KEY = randomBytes(16).toString('hex');
+const TMP = mkdtempSync(join(os.tmpdir(), 'herald-bench-'));
+const t0 = Date.now();
+const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`, ...a);
+
+// ---------- lifecycle: everything we start dies with us ----------
+let cleaned = false;
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  killAll();
+  if (!argv.includes('--keep-tmp')) rmSync(TMP, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130));
+process.on('uncaughtException', (e) => {
+  console.error(e);
+  process.exit(1);
+});
+process.on('unhandledRejection', (e) => {
+  console.error(e);
+  process.exit(1);
+});
+const deadline = setTimeout(() => {
+  console.error(`bench: hard deadline reached (${FULL ? 30 : 5} min); stopping`);
+  process.exit(2);
+}, (FULL ? 30 : 5) * 60_000);
+deadline.unref();
+
+// ---------- prerequisites ----------
+function ensureNginx() {
+  const so = '/usr/lib/nginx/modules/ngx_nchan_module.so';
+  if (existsSync('/usr/sbin/nginx') && existsSync(so)) return so;
+  log('installing nginx-light and libnginx-mod-nchan from Debian');
+  spawnSync('apt-get', ['update'], { stdio: 'inherit' });
+  const r = spawnSync('apt-get', ['install', '-y', 'nginx-light', 'libnginx-mod-nchan'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (r.status !== 0 || !existsSync(so)) throw new Error('could not install nginx + nchan');
+  // Debian starts a system nginx on install; we never use it, and stop it so port 80 stays free.
+  spawnSync('sh', ['-c', 'command -v service >/dev/null && service nginx stop || true']);
+  return so;
+}
+
+function ensureRedisBinary() {
+  if (spawnSync('sh', ['-c', 'command -v redis-server']).status === 0) return;
+  log('installing redis-server from Debian');
+  spawnSync('apt-get', ['update'], { stdio: 'inherit' });
+  spawnSync('apt-get', ['install', '-y', 'redis-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+function build() {
+  const r = spawnSync('npx', ['tsc', '-b', 'packages/server'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) {
+    if (existsSync(join(ROOT, 'packages/server/dist/cli.js'))) log('WARNING: tsc -b failed; benchmarking the existing dist');
+    else throw new Error('build failed');
+  }
+}
+
+function versions() {
+  const v = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+    } catch (e) {
+      return (e.stderr?.toString() ?? '').trim() || 'n/a';
+    }
+  };
+  const pkg = (name) => {
+    try {
+      return JSON.parse(readFileSync(require.resolve(`${name}/package.json`, { paths: [ROOT, join(ROOT, 'packages/server')] }), 'utf8')).version;
+    } catch {
+      return 'n/a';
+    }
+  };
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  let herald = 'n/a';
+  try {
+    herald = `${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version} @ ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim()}${execFileSync('git', ['status', '--porcelain', 'packages/server/src'], { cwd: ROOT }).toString().trim() ? ' (+ uncommitted server changes)' : ''}`;
+  } catch {
+    /* not a git checkout */
+  }
+  return {
+    cpu,
+    cores: CORES,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    kernel: os.release(),
+    node: process.version,
+    herald,
+    ws: pkg('ws'),
+    'socket.io': pkg('socket.io'),
+    nginx: v('nginx', ['-v']).replace('nginx version: ', ''),
+    nchan: v('dpkg-query', ['-W', '-f=${Version}', 'libnginx-mod-nchan']),
+    redis: v('redis-server', ['--version']).split(' ').find((s) => s.startsWith('v='))?.slice(2) ?? 'n/a',
+    'open files per process': v('sh', ['-c', 'ulimit -n']),
+  };
+}
+
+// ---------- load generator ----------
+class Worker {
+  constructor(i) {
+    this.proc = start(`worker${i}`, process.execPath, [join(ROOT, 'bench/worker.mjs')], { core: LOAD_CORE, logDir: TMP, ipc: true });
+    this.seq = 0;
+    this.waiting = new Map();
+    this.proc.on('message', ({ id, reply }) => {
+      const w = this.waiting.get(id);
+      this.waiting.delete(id);
+      w?.(reply);
+    });
+    this.proc.on('exit', (code) => {
+      for (const w of this.waiting.values()) w({ error: `worker exited (${code})` });
+      this.waiting.clear();
+    });
+  }
+  rpc(msg) {
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, (reply) => (reply?.error ? reject(new Error(reply.error)) : resolve(reply)));
+      this.proc.send({ ...msg, id });
+    });
+  }
+}
+
+class Load {
+  constructor(n = WORKERS) {
+    this.workers = Array.from({ length: n }, (_, i) => new Worker(i));
+  }
+  pids() {
+    return this.workers.map((w) => w.proc.pid);
+  }
+  all(msg, per) {
+    return Promise.all(this.workers.map((w, i) => w.rpc(per ? { ...msg, ...per(i) } : msg)));
+  }
+  async init(target, trackOffset = false) {
+    await this.all({ cmd: 'init', target, trackOffset }, (i) => ({ addrs: [ADDRS[i % ADDRS.length]] }));
+  }
+  /** Opens n clients spread evenly over the workers (and so over their source addresses). */
+  async connect(n, concurrency) {
+    const share = (i) => Math.floor(n / this.workers.length) + (i < n % this.workers.length ? 1 : 0);
+    const replies = await this.all({ cmd: 'connect', concurrency }, (i) => ({ n: share(i) }));
+    return { ok: sum(replies.map((r) => r.ok)), failed: sum(replies.map((r) => r.failed)) };
+  }
+  async stats() {
+    return mergeStats(await this.all({ cmd: 'stats' }));
+  }
+  async exit() {
+    await Promise.all(this.workers.map((w) => w.rpc({ cmd: 'exit' }).catch(() => undefined)));
+    await Promise.all(this.workers.map((w) => stop(w.proc, 'SIGKILL', 1000)));
+  }
+}
+
+// ---------- tokens and payloads ----------
+async function adminToken(userId = 1) {
+  return new SignJWT({ adm: true, name: 'bench', typ: 'access' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(String(userId))
+    .setIssuedAt()
+    .setNotBefore('0s')
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 7200)
+    .setJti(randomUUID())
+    .sign(new TextEncoder().encode(JWT_SECRET));
+}
+
+const marker = (seq, pad) => `#B${seq}:${Math.round(now() * 1000)}#${pad}`;
+/** One message as every target carries it: the same JSON bytes (Herald's ephemeral progress shape). */
+const progressPayload = (seq, pad = '') => `{"type":"transcode_progress","video_id":1,"status":"processing","progress":1,"message":"${marker(seq, pad)}"}`;
+
+// ---------- targets ----------
+let redisPort;
+let redisUrl;
+let pub;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+
+function httpRequest(port, method, path, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function heraldEnv(port, dataDir, extra = {}) {
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    JWT_SECRET,
+    HERALD_SERVICE_KEY: SERVICE_KEY,
+    HERALD_ADMIN_PASSWORD: 'bench-admin-password',
+    WS_MAX_CONNECTIONS_PER_IP: '1000000',
+    WS_MAX_CONNECTIONS_PER_USER: '100000',
+    WS_SEND_BUFFER_BYTES: String(64 * 1024 * 1024),
+    ...extra,
+  };
+}
+
+async function startHerald({ name = 'herald', extraEnv = {}, dataDir, createUser = true, core = SERVER_CORE } = {}) {
+  const port = await freePort();
+  const dir = dataDir ?? join(TMP, `${name}-${port}`);
+  mkdirSync(dir, { recursive: true });
+  const prefix = extraEnv.REDIS_PREFIX ?? `bench${randomBytes(4).toString('hex')}:`;
+  const env = heraldEnv(port, dir, { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...extraEnv });
+  const cli = join(ROOT, 'packages/server/dist/cli.js');
+  if (createUser) {
+    const r = spawnSync(process.execPath, [cli, 'user', 'add', 'bench', '--password', 'bench-password-1', '--admin'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    if (r.status !== 0 && !/taken|exists/i.test(r.stderr + r.stdout)) throw new Error(`user add failed: ${r.stderr}`);
+  }
+  const listed = spawnSync(process.execPath, [cli, 'user', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8' }).stdout ?? '';
+  const userId = Number(/^(\d+)\tbench\t/m.exec(listed)?.[1] ?? 1);
+  const nodeArgs = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const proc = start(name, process.execPath, [...nodeArgs, cli, 'serve'], { env, core, logDir: TMP });
+  await waitForPort(port);
+  const token = await adminToken(userId);
+  return {
+    label: 'Herald',
+    kind: 'herald',
+    port,
+    env,
+    proc,
+    pids: () => [proc.pid],
+    client: { kind: 'herald', url: `ws://127.0.0.1:${port}/api/v1/ws/admin?token=${token}` },
+    publish: (payload) => pub.publish(`${prefix}herald:admins`, payload),
+    stop: () => stop(proc),
+  };
+}
+
+async function startNodeRef(kind) {
+  const port = await freePort();
+  const channel = `bench${randomBytes(4).toString('hex')}:bench`;
+  const script = kind === 'ws' ? 'ws-broadcast.mjs' : 'socketio.mjs';
+  const proc = start(kind, process.execPath, [join(ROOT, 'bench/servers', script)], {
+    env: { PORT: String(port), JWT_SECRET, REDIS_URL: redisUrl, BENCH_CHANNEL: channel },
+    core: SERVER_CORE,
+    logDir: TMP,
+  });
+  await waitForPort(port);
+  await sleep(300); // its Redis subscription
+  const token = await adminToken();
+  return {
+    label: kind === 'ws' ? 'bare ws' : 'Socket.IO',
+    kind,
+    port,
+    proc,
+    pids: () => [proc.pid],
+    client:
+      kind === 'ws'
+        ? { kind: 'ws', url: `ws://127.0.0.1:${port}/?token=${token}` }
+        : { kind: 'sio', url: `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, token },
+    publish: (payload) => pub.publish(channel, payload),
+    stop: () => stop(proc),
+  };
+}
+
+async function startNchan() {
+  const so = ensureNginx();
+  const port = await freePort();
+  const dir = join(TMP, `nginx-${port}`);
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  const conf = `load_module ${so};
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+worker_rlimit_nofile 19000;
+events { worker_connections 18000; multi_accept on; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body; proxy_temp_path ${dir}/tmp/proxy; fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
+  nchan_shared_memory_size 256M;
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location = /pub { nchan_publisher; nchan_channel_id admins; nchan_message_buffer_length 16; nchan_message_timeout 30s; }
+    location = /sub { nchan_subscriber websocket; nchan_channel_id admins; nchan_subscriber_first_message newest; }
+  }
+}
+`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const proc = start('nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { core: SERVER_CORE, logDir: TMP });
+  await waitForPort(port);
+  await sleep(200);
+  return {
+    label: 'Nchan',
+    kind: 'nchan',
+    port,
+    proc,
+    pids: () => withChildren(proc.pid),
+    client: { kind: 'nchan', url: `ws://127.0.0.1:${port}/sub` },
+    publish: (payload) => httpRequest(port, 'POST', '/pub', payload, { 'content-type': 'text/plain' }),
+    stop: () => stop(proc, 'SIGQUIT'),
+  };
+}
+
+const startTarget = (kind) => (kind === 'herald' ? startHerald() : kind === 'nchan' ? startNchan() : startNodeRef(kind));
+
+// ---------- measurements ----------
+let nextSeq = 1;
+const serverCpu = (t) => sum(t.pids().map(cpuUs));
+const serverRss = (t) => sum(t.pids().map(rssBytes));
+
+async function waitDelivered(load, expected, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await load.all({ cmd: 'progress' });
+    const got = sum(p.map((r) => r.received));
+    if (got >= expected || Date.now() > end) return got;
+    await sleep(50);
+  }
+}
+
+/**
+ * Publishes `n` messages (at `rate`/s, or back to back when rate is 0) and waits until every
+ * armed client has them all; returns delivery counts, latency percentiles and CPU per delivery.
+ */
+async function fanOut(t, load, { n, rate, pad = '' }) {
+  const base = nextSeq;
+  nextSeq += n;
+  await load.all({ cmd: 'arm', base, count: n });
+  const armed = (await load.stats()).armed;
+  const expected = armed * n;
+  const cpu0 = serverCpu(t);
+  const loadCpu0 = sum(load.pids().map(cpuUs));
+  const start = now();
+  const pending = [];
+  for (let i = 0; i < n; i++) {
+    if (rate > 0) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - now();
+      if (wait > 1) await sleep(wait);
+    }
+    pending.push(t.publish(progressPayload(base + i, pad)));
+    if (pending.length >= 256) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  const published = now();
+  await waitDelivered(load, expected, Math.max(10000, (expected / 20000) * 1000));
+  const s = await load.stats();
+  const elapsedMs = Math.max(s.lastRecvAt, published) - start;
+  const cpu = serverCpu(t) - cpu0;
+  const loadCpu = sum(load.pids().map(cpuUs)) - loadCpu0;
+  return {
+    clients: armed,
+    messages: n,
+    rate: rate || 'max',
+    expected,
+    delivered: s.received,
+    lost: s.lost,
+    dups: s.dups,
+    p50: s.p50,
+    p90: s.p90,
+    p99: s.p99,
+    max: s.max,
+    elapsedMs,
+    deliveriesPerSec: (s.received / elapsedMs) * 1000,
+    cpuUsPerDelivery: cpu / Math.max(1, s.received),
+    serverCoreUse: cpu / 1000 / elapsedMs,
+    loadCoreUse: loadCpu / 1000 / elapsedMs,
+    rssMiB: serverRss(t) / 2 ** 20,
+    loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ')[0],
+    closes: JSON.stringify(s.closes),
+    ready: s.ready,
+  };
+}
+
+async function connectPhase(t, load, n) {
+  const cpu0 = serverCpu(t);
+  const loadCpu0 = sum(load.pids().map(cpuUs));
+  const start = now();
+  const r = await load.connect(n, P.connConc);
+  const ms = now() - start;
+  return {
+    connected: r.ok,
+    failed: r.failed,
+    ms,
+    perSec: (r.ok / ms) * 1000,
+    cpuUsPerConn: (serverCpu(t) - cpu0) / Math.max(1, r.ok),
+    loadCoreUse: (sum(load.pids().map(cpuUs)) - loadCpu0) / 1000 / ms,
+  };
+}
+
+// ---------- scenarios ----------
+async function fanoutSuite(kind) {
+  const t = await startTarget(kind);
+  const load = new Load();
+  const out = { label: t.label };
+  try {
+    await load.init(t.client);
+    await sleep(1000);
+    const rss0 = serverRss(t);
+    log(`${t.label}: connecting ${P.big}`);
+    out.connect = (await connectPhase(t, load, P.big));
+    log(`${t.label}: connect`, fmtObj(out.connect));
+    await sleep(2000);
+    const rss1 = serverRss(t);
+    out.idle = { connections: out.connect.connected, rssBeforeMiB: rss0 / 2 ** 20, rssAfterMiB: rss1 / 2 ** 20, bytesPerConn: (rss1 - rss0) / Math.max(1, out.connect.connected) };
+    log(`${t.label}: idle`, fmtObj(out.idle));
+    out.big = await fanOut(t, load, { n: P.rateBig * P.secsBig, rate: P.rateBig });
+    log(`${t.label}: ${P.big} @${P.rateBig}/s`, fmtObj(out.big));
+    out.bigMax = await fanOut(t, load, { n: P.burstBig, rate: 0 });
+    log(`${t.label}: ${P.big} max`, fmtObj(out.bigMax));
+    await load.all({ cmd: 'drop' }, () => ({ keep: P.small / WORKERS }));
+    await sleep(1000);
+    out.small = await fanOut(t, load, { n: P.rateSmall * P.secsSmall, rate: P.rateSmall });
+    log(`${t.label}: ${P.small} @${P.rateSmall}/s`, fmtObj(out.small));
+    out.smallMax = await fanOut(t, load, { n: P.burstSmall, rate: 0 });
+    log(`${t.label}: ${P.small} max`, fmtObj(out.smallMax));
+  } finally {
+    await load.exit();
+    await t.stop();
+  }
+  return out;
+}
+
+// ---------- report ----------
+const fmt = (x, d = 1) => (typeof x !== 'number' || Number.isNaN(x) ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(d));
+const fmtObj = (o) =>
+  Object.entries(o)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v, 2) : v}`)
+    .join(' ');
+
+async function main() {
+  const started = new Date();
+  log(`bench ${FULL ? 'full' : 'quick'}: targets ${TARGETS.join(',')}, scenarios ${SCENARIOS.join(',')}; temp ${TMP}`);
+  ensureRedisBinary();
+  if (TARGETS.includes('nchan')) ensureNginx();
+  build();
+  redisPort = await freePort();
+  const redis = start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', TMP], { core: LOAD_CORE, logDir: TMP });
+  await waitForPort(redisPort);
+  redisUrl = `redis://127.0.0.1:${redisPort}`;
+  pub = new Redis(redisUrl);
+  const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  const results = { fanout: {}, machine: versions(), started: started.toISOString(), full: FULL, params: P, loadStart: loadavg() };
+  if (SCENARIOS.includes('fanout')) for (const kind of TARGETS) results.fanout[kind] = await fanoutSuite(kind);
+  const extra = await import('./scenarios.mjs').catch(() => undefined);
+  if (extra) await extra.run({ results, SCENARIOS, P, FULL, ctx: { log, Load, startHerald, startTarget, ROOT, waitDelivered, fanOut, connectPhase, serverRss, serverCpu, httpRequest, SERVICE_KEY, TMP, redisUrl: () => redisUrl, nextSeq: (n) => { const b = nextSeq; nextSeq += n; return b; }, fmtObj } });
+  results.seconds = (Date.now() - t0) / 1000;
+  results.loadEnd = loadavg();
+  writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify(results, null, 2));
+  const { report } = await import('./report.mjs');
+  writeFileSync(OUT, report(results, { argv: process.argv.slice(2) }));
+  log(`wrote ${OUT}`);
+  pub.disconnect();
+  await stop(redis);
+}
+
+await main();
+process.exit(0);

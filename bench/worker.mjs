@@ -1,0 +1,254 @@
+// Load-generator worker: one process holding many WebSocket clients (forked by run.mjs with IPC).
+// Every target (Herald, bare ws, Socket.IO, Nchan) is driven by the same `ws` client code;
+// Socket.IO's engine.io/socket.io framing is spoken directly (open, CONNECT with auth, ping/pong).
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+
+const now = () => performance.timeOrigin + performance.now(); // ms, sub-ms, consistent across processes
+const MARK = Buffer.from('#B');
+const RESUMED = Buffer.from('"type":"resumed"');
+const OFFSET = Buffer.from('"offset":');
+const LN = Math.log(1.01);
+const BUCKETS = 2400; // 1% wide latency buckets in µs, up to ~2.3e10 µs
+
+let target; // { kind, url, token }
+let addrs = ['127.0.0.1'];
+let trackOffset = false;
+const clients = [];
+let hist = new Uint32Array(BUCKETS);
+let maxLat = 0;
+let base = 0; // first sequence number of the armed phase
+let count = 0; // messages in the armed phase
+let received = 0;
+let dups = 0;
+let stale = 0;
+let lastRecvAt = 0;
+const closes = new Map();
+
+class Client {
+  constructor(i) {
+    this.i = i;
+    this.ws = null;
+    this.ready = false;
+    this.slow = false;
+    this.open = false;
+    this.offset = 0; // Herald: highest offset of the admins stream seen
+    this.seen = null;
+    this.distinct = 0;
+    this.readyPromise = null;
+  }
+}
+
+function parseUint(buf, i) {
+  let n = 0;
+  for (; i < buf.length; i++) {
+    const c = buf[i];
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+  }
+  return [n, i];
+}
+
+function onPayload(c, buf) {
+  const at = buf.indexOf(MARK);
+  if (at < 0) return false;
+  const [seq, j] = parseUint(buf, at + 2);
+  const [sentUs] = parseUint(buf, j + 1);
+  if (trackOffset) {
+    const o = buf.indexOf(OFFSET);
+    if (o >= 0) {
+      const [off] = parseUint(buf, o + OFFSET.length);
+      if (off > c.offset) c.offset = off;
+    }
+  }
+  if (c.slow) return true;
+  const k = seq - base;
+  if (k < 0 || k >= count || c.seen === null) {
+    stale++;
+    return true;
+  }
+  if (c.seen[k] === 1) {
+    dups++;
+    return true;
+  }
+  c.seen[k] = 1;
+  c.distinct++;
+  received++;
+  const t = now();
+  lastRecvAt = t;
+  const lat = t * 1000 - sentUs;
+  if (lat > maxLat) maxLat = lat;
+  const b = lat <= 1 ? 0 : Math.min(BUCKETS - 1, Math.floor(Math.log(lat) / LN));
+  hist[b]++;
+  return true;
+}
+
+function connect(c, since) {
+  return new Promise((resolve) => {
+    let url = target.url;
+    if (target.kind === 'herald' && since && c.offset > 0) url += `&since=admins@${c.offset}`;
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      maxPayload: 256 * 1024 * 1024,
+      localAddress: addrs[c.i % addrs.length],
+      handshakeTimeout: 60000,
+    });
+    c.ws = ws;
+    c.ready = false;
+    let settled = false;
+    const done = (ok) => {
+      if (settled) return;
+      settled = true;
+      c.ready = ok;
+      resolve(ok);
+    };
+    ws.on('open', () => {
+      c.open = true;
+      if (target.kind === 'nchan') done(true);
+    });
+    ws.on('message', (data) => {
+      if (target.kind === 'sio') {
+        const t = data[0];
+        if (t === 50 /* '2' ping */ && data.length === 1) return ws.send('3');
+        if (t === 48 /* '0' open */) return ws.send(`40${JSON.stringify({ token: target.token })}`);
+        if (t === 52 /* '4' */ && data[1] === 48 /* CONNECT ack */) return done(true);
+        if (t === 52 && data[1] === 52 /* CONNECT_ERROR */) return done(false);
+        onPayload(c, data);
+        return;
+      }
+      if (onPayload(c, data)) return;
+      if (target.kind === 'herald') {
+        if (data.indexOf(RESUMED) >= 0) done(true);
+      } else if (target.kind === 'ws') done(true);
+    });
+    ws.on('error', () => done(false));
+    ws.on('close', (code) => {
+      c.open = false;
+      c.ready = false;
+      closes.set(code, (closes.get(code) ?? 0) + 1);
+      done(false);
+    });
+  });
+}
+
+async function connectMany(list, concurrency, since) {
+  let ok = 0;
+  let failed = 0;
+  let next = 0;
+  const t0 = now();
+  const lane = async () => {
+    while (next < list.length) {
+      const c = list[next++];
+      if (await connect(c, since)) ok++;
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, lane));
+  return { ok, failed, ms: now() - t0 };
+}
+
+function arm(msg) {
+  base = msg.base;
+  count = msg.count;
+  received = 0;
+  dups = 0;
+  stale = 0;
+  maxLat = 0;
+  lastRecvAt = 0;
+  hist = new Uint32Array(BUCKETS);
+  for (const c of clients) {
+    c.seen = c.ready && !c.slow ? new Uint8Array(count) : null;
+    c.distinct = 0;
+  }
+}
+
+function stats() {
+  let armed = 0;
+  let lost = 0;
+  let ready = 0;
+  for (const c of clients) {
+    if (c.ready) ready++;
+    if (c.seen) {
+      armed++;
+      lost += count - c.distinct;
+    }
+  }
+  return { clients: clients.length, ready, armed, received, dups, stale, lost, lastRecvAt, maxLat, hist: Array.from(hist), closes: Object.fromEntries(closes) };
+}
+
+process.on('message', async (msg) => {
+  let reply;
+  try {
+    switch (msg.cmd) {
+      case 'init':
+        target = msg.target;
+        addrs = msg.addrs;
+        trackOffset = Boolean(msg.trackOffset);
+        reply = { ok: true };
+        break;
+      case 'connect': {
+        const start = clients.length;
+        for (let i = 0; i < msg.n; i++) clients.push(new Client(start + i));
+        reply = await connectMany(clients.slice(start), msg.concurrency ?? 100, false);
+        break;
+      }
+      case 'reconnect': {
+        // Every closed client reconnects at once, resuming from its last offset.
+        const list = clients.filter((c) => !c.open);
+        reply = await connectMany(list, list.length || 1, true);
+        break;
+      }
+      case 'arm':
+        arm(msg);
+        reply = { ok: true };
+        break;
+      case 'progress':
+        reply = { received, lastRecvAt };
+        break;
+      case 'stats':
+        reply = stats();
+        break;
+      case 'pause': {
+        let n = 0;
+        for (const c of clients) {
+          if (n >= msg.n) break;
+          if (!c.ready) continue;
+          c.slow = true;
+          c.seen = null;
+          c.ws._socket.pause();
+          n++;
+        }
+        reply = { paused: n };
+        break;
+      }
+      case 'drop': {
+        // Close all but `keep` clients (client-initiated close) and forget them.
+        const gone = clients.splice(msg.keep);
+        await Promise.all(
+          gone.map(
+            (c) =>
+              new Promise((resolve) => {
+                if (!c.ws || c.ws.readyState === WebSocket.CLOSED) return resolve();
+                c.ws.once('close', resolve);
+                c.ws.terminate();
+              }),
+          ),
+        );
+        reply = { left: clients.length };
+        break;
+      }
+      case 'exit':
+        for (const c of clients) c.ws?.terminate();
+        process.send({ id: msg.id, reply: { ok: true } }, () => process.exit(0));
+        return;
+      default:
+        reply = { error: `unknown command ${msg.cmd}` };
+    }
+  } catch (error) {
+    reply = { error: String(error?.stack ?? error) };
+  }
+  process.send({ id: msg.id, reply });
+});
+
+process.on('disconnect', () => process.exit(0));
