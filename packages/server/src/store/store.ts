@@ -157,6 +157,13 @@ export class Store {
     pool.on('error', () => {
       /* idle client errors surface on the next query; a listener keeps the process alive */
     });
+    // pg-pool listens for errors only on idle clients: a checked-out client whose connection
+    // breaks between two queries (inside a transaction) would emit an unhandled 'error' and
+    // crash the node. The failure reaches the caller through the query; the broken client is
+    // dropped by the pool on release.
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
     return new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
   }
 
