@@ -86,4 +86,23 @@ describe.skipIf(skip)(`console videos${skip ? ` (skipped: ${skip})` : ''}`, () =
     await row('long-take').locator('[data-status=cancelled]').waitFor({ timeout: 30_000 });
     await row('long-take').getByTestId('transcode').waitFor({ timeout: 15_000 });
   }, 90_000);
+
+  it('falls back to polling while the WebSocket is unavailable, and still sees the job finish', async () => {
+    const admin = await herald.user('offline-editor', { admin: true });
+    const context = await newContext(browser, 'zh-CN');
+    // Every admin WebSocket this page opens is refused; HTTP still works.
+    await context.routeWebSocket(/\/api\/v1\/ws\/admin/, (ws) => ws.close({ code: 1011, reason: 'blocked by the test' }));
+    const offline = await context.newPage();
+    await offline.goto(`${herald.url}/login?next=%2Fvideos`);
+    await signIn(offline, admin.username, admin.password);
+    await offline.getByTestId('header-badge').getByText(/已断开/).waitFor({ timeout: 10_000 });
+
+    const offlineRow = offline.locator('[data-testid=video-row]', { hasText: 'harbour' });
+    await offlineRow.getByTestId('transcode').click();
+    await offline.getByTestId('transcode-start').click();
+    // TranscodeStatus polls GET /api/v1/videos/{id}/transcode-status (every 5 s while disconnected).
+    await offlineRow.locator('[data-status=completed]').waitFor({ timeout: 30_000 });
+    await offlineRow.getByText('已完成').waitFor();
+    await context.close();
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import { usePolling } from '../hooks/usePolling.js';
 import { useI18n } from '../i18n/I18n.js';
 import { formatBytes, formatDuration } from '../i18n/format.js';
 import { TranscodeDialog } from './TranscodeDialog.js';
+import { TranscodeProgress } from './TranscodeProgress.js';
 
 const ACTIVE = new Set(['queued', 'processing', 'retrying']);
 const LIST_POLL_MS = 10_000;
@@ -121,10 +122,12 @@ export function VideosPage(): ReactNode {
             width: 280,
             render: (_, video) =>
               video.status === 'uploaded' ? (
-                <Tag>{video.status}</Tag>
+                <Tag>{t('videoStatus.uploaded')}</Tag>
               ) : (
                 // One component per job: a new transcode starts from a clean state.
-                <TranscodeStatus key={`${video.id}:${video.job_id ?? ''}`} videoId={video.id} fetchStatus={api.transcodeStatus} />
+                <TranscodeStatus key={`${video.id}:${video.job_id ?? ''}`} videoId={video.id} fetchStatus={api.transcodeStatus}>
+                  {(status) => <TranscodeProgress status={status} />}
+                </TranscodeStatus>
               ),
           },
           {
