@@ -4,6 +4,9 @@ import { Redis } from 'ioredis';
 import type { Broker, BrokerHandler, BrokerHealth } from './broker.js';
 
 const PROBE_TIMEOUT_MS = 1500;
+/** Longest a command on the publishing connection may take: a publish never holds a request for an outage. */
+const COMMAND_TIMEOUT_MS = 2000;
+const RECOVERY_CHECK_MS = 250;
 const NODES_KEY = 'herald:nodes';
 
 /**
@@ -21,12 +24,16 @@ export class RedisBroker implements Broker {
   readonly #probeChannel = `herald:probe:${randomUUID()}`;
   readonly #probes = new Map<string, () => void>();
   #wasDown = false;
+  #recoveryTimer: NodeJS.Timeout | undefined;
+  #closed = false;
   readonly #prefix: string;
 
   private constructor(url: string, prefix: string) {
     this.#prefix = prefix;
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true, retryStrategy: (times: number) => Math.min(times * 200, 2000) };
-    this.#pub = new Redis(url, options);
+    // Commands in flight when a connection drops wait for the reconnect (ioredis resends them), however
+    // long the outage: bound them, so a publish fails in time and is repaired by catch-up instead.
+    this.#pub = new Redis(url, { ...options, commandTimeout: COMMAND_TIMEOUT_MS });
     this.#sub = new Redis(url, { ...options, maxRetriesPerRequest: null });
     for (const client of [this.#pub, this.#sub]) client.on('error', () => undefined);
     this.#sub.on('message', (channel: string, payload: string) => this.#dispatch(channel, payload));
@@ -60,8 +67,34 @@ export class RedisBroker implements Broker {
     for (const handler of handlers) handler(payload, channel);
   }
 
+  /**
+   * Publishes, or fails at once while Redis is away (the payload is already durable; queueing it
+   * would only hold the caller). A failed publish schedules a catch-up from the store for every
+   * consumer once Redis answers again, also when only the publishing connection was affected.
+   */
   async publish(channel: string, payload: string): Promise<void> {
-    await this.#pub.publish(this.#prefix + channel, payload);
+    if (this.#pub.status !== 'ready') {
+      this.#scheduleRecovery();
+      throw new Error(`redis unavailable (${this.#pub.status})`);
+    }
+    try {
+      await this.#pub.publish(this.#prefix + channel, payload);
+    } catch (error) {
+      this.#scheduleRecovery();
+      throw error;
+    }
+  }
+
+  /** Fires the recovery listeners once both connections are ready again. */
+  #scheduleRecovery(): void {
+    if (this.#recoveryTimer || this.#closed) return;
+    const check = () => {
+      this.#recoveryTimer = undefined;
+      if (this.#closed) return;
+      if (this.#pub.status === 'ready' && this.#sub.status === 'ready' && !this.#wasDown) this.#recovered.forEach((listener) => listener());
+      else this.#recoveryTimer = setTimeout(check, RECOVERY_CHECK_MS).unref();
+    };
+    this.#recoveryTimer = setTimeout(check, RECOVERY_CHECK_MS).unref();
   }
 
   async subscribe(channel: string, handler: BrokerHandler): Promise<void> {
@@ -142,6 +175,8 @@ export class RedisBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#recoveryTimer);
     this.#channels.clear();
     this.#pub.disconnect();
     this.#sub.disconnect();
