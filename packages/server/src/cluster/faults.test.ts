@@ -5,30 +5,12 @@
 // cluster-wide statistics right.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error plain ESM module without types (shared with `npm run cluster`)
-import { findNginx, freePort, startCluster } from '../../../../scripts/cluster-lib.mjs';
+import { findNginx, freePort, startCluster, type Cluster, type ClusterNode } from '../../../../scripts/cluster-lib.mjs';
 import { TEST_DATABASE_URL, freshPostgresSchema, postgresReachable, requireService } from '../testing/services.js';
 import { Producer, RecordingClient, RedisServer, TcpProxy, commandExists, sleep, until } from './test-support.js';
 
-interface ClusterNode {
-  index: number;
-  port: number;
-  url: string;
-  nodeId: string;
-  running: boolean;
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: string | null }>;
-  restart(env?: Record<string, string>): Promise<unknown>;
-}
-interface Cluster {
-  dir: string;
-  url: string;
-  wsUrl: string;
-  nodes: ClusterNode[];
-  stop(): Promise<void>;
-}
-
 const pgState = await postgresReachable();
-const nginxBin = findNginx() as string | undefined;
+const nginxBin = findNginx();
 const ready =
   requireService('PostgreSQL', pgState.ok, pgState.why) &&
   requireService('redis-server', commandExists('redis-server') && commandExists('redis-cli'), 'redis-server/redis-cli not on PATH (Debian: redis-server)') &&
@@ -57,7 +39,7 @@ describe.runIf(ready)('cluster faults through nginx (3 nodes, Redis, PostgreSQL)
     nodeDbUrl.port = String(pgProxy.port);
     redis = await new RedisServer(await freePort()).start();
     redisProxy = await new TcpProxy('127.0.0.1', redis.port).start();
-    cluster = (await startCluster({
+    cluster = await startCluster({
       nodes: 3,
       port: 0,
       redisUrl: `redis://127.0.0.1:${redisProxy.port}`,
@@ -73,7 +55,7 @@ describe.runIf(ready)('cluster faults through nginx (3 nodes, Redis, PostgreSQL)
         WS_HEARTBEAT_INTERVAL_MS: '5000',
         REDIS_PREFIX: `faults${randomBytes(3).toString('hex')}:`,
       },
-    })) as Cluster;
+    });
     if (process.env.HERALD_CLUSTER_KEEP === '1') console.log(`cluster directory: ${cluster.dir}`);
 
     const post = async (path: string, body: unknown, token?: string) => {

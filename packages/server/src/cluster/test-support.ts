@@ -26,6 +26,8 @@ export function commandExists(command: string): boolean {
  */
 export class TcpProxy {
   readonly #sockets = new Set<Socket>();
+  readonly #pairs = new Set<[Socket, Socket]>();
+  #frozen = false;
   #server: Server | undefined;
   port = 0;
   constructor(
@@ -47,8 +49,13 @@ export class TcpProxy {
           b.destroy();
         });
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.#pairs.add(pair);
+      client.once('close', () => this.#pairs.delete(pair));
+      if (!this.#frozen) {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      }
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -70,6 +77,25 @@ export class TcpProxy {
     for (const socket of this.#sockets) socket.resetAndDestroy();
     this.#sockets.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Stops forwarding while keeping every connection open: a network that silently drops everything. */
+  freeze(): void {
+    this.#frozen = true;
+    for (const [client, upstream] of this.#pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  thaw(): void {
+    this.#frozen = false;
+    for (const [client, upstream] of this.#pairs) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    }
   }
 
   async restore(): Promise<void> {
