@@ -7,6 +7,7 @@ import {
   type ConnectionStats,
   type StreamPosition,
 } from '@herald/protocol';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { StoredNotification } from '../store/index.js';
 import { nowIso, wireText, type WireMeta } from '../notifications/index.js';
@@ -35,8 +36,53 @@ export interface ConnectionLimits {
 }
 
 interface Pending {
-  data: Buffer | string;
+  data: Buffer | string | SharedFrame;
   meta: WireMeta;
+}
+
+/**
+ * One text message framed once for every socket of the node: the payload and its complete
+ * server-to-client WebSocket frame (FIN, text opcode, unmasked, no extension bits: Herald
+ * never negotiates compression). Live fan-out writes `frame` straight to each socket.
+ */
+export class SharedFrame {
+  readonly frame: Buffer;
+
+  constructor(readonly payload: Buffer) {
+    const length = payload.length;
+    const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+    const frame = Buffer.allocUnsafe(header + length);
+    frame[0] = 0x81;
+    if (length < 126) frame[1] = length;
+    else if (length < 65536) {
+      frame[1] = 126;
+      frame.writeUInt16BE(length, 2);
+    } else {
+      frame[1] = 127;
+      frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+      frame.writeUInt32BE(length >>> 0, 6);
+    }
+    payload.copy(frame, header);
+    this.frame = frame;
+  }
+}
+
+/**
+ * Sockets corked during this turn of the event loop: when several messages are due for a
+ * socket in one turn (a burst read from the broker in one chunk), they leave in one write.
+ */
+const corked: Socket[] = [];
+let uncorkScheduled = false;
+
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (let i = 0; i < corked.length; i++) corked[i].uncork();
+  corked.length = 0;
+}
+
+/** The socket under a `ws` WebSocket (present while the connection is open). */
+function rawSocket(ws: WebSocket): Socket | null {
+  return (ws as unknown as { _socket: Socket | null })._socket;
 }
 
 const REPLAY_BATCH = 500;
@@ -69,7 +115,7 @@ export class Connection {
   readonly #limits: ConnectionLimits;
   readonly #positions = new Map<string, number>();
   #pending: Pending[] = [];
-  #coalesced = new Map<string, Buffer | string>();
+  #coalesced = new Map<string, Buffer | string | SharedFrame>();
   #flushTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
   #tokens: number;
@@ -154,8 +200,8 @@ export class Connection {
     }
   }
 
-  /** Delivers one broker payload (already encoded once for every socket of the node). */
-  deliver(data: Buffer | string, meta: WireMeta): void {
+  /** Delivers one broker payload (already encoded and framed once for every socket of the node). */
+  deliver(data: Buffer | string | SharedFrame, meta: WireMeta): void {
     if (this.#state === 'replaying') {
       this.#pending.push({ data, meta });
       return;
@@ -252,7 +298,7 @@ export class Connection {
     });
   }
 
-  #sendEphemeral(data: Buffer | string, meta: WireMeta): void {
+  #sendEphemeral(data: Buffer | string | SharedFrame, meta: WireMeta): void {
     if (meta.type !== MessageType.TRANSCODE_PROGRESS || this.#ws.bufferedAmount < this.#limits.sendBufferBytes / 4) {
       if (this.#coalesced.size === 0) this.#send(data, meta.type);
       else this.#coalesce(data, meta);
@@ -262,7 +308,7 @@ export class Connection {
   }
 
   /** A slow consumer gets the latest progress of each job, not a queue of stale ticks. */
-  #coalesce(data: Buffer | string, meta: WireMeta): void {
+  #coalesce(data: Buffer | string | SharedFrame, meta: WireMeta): void {
     this.#coalesced.delete(meta.job_id ?? `video:${meta.video_id}`);
     this.#coalesced.set(meta.job_id ?? `video:${meta.video_id}`, data);
     this.#flushTimer ??= setTimeout(() => this.#flushCoalesced(), COALESCE_FLUSH_MS);
@@ -284,13 +330,29 @@ export class Connection {
     this.#send(JSON.stringify(message), String(message.type));
   }
 
-  #send(data: Buffer | string, type: string): void {
+  #send(data: Buffer | string | SharedFrame, type: string): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
     if (this.#ws.bufferedAmount > this.#limits.sendBufferBytes) {
       this.close(CloseCode.SLOW_CONSUMER, 'send buffer overflow; reconnect and resume');
       return;
     }
-    this.#ws.send(data, { binary: false });
+    if (data instanceof SharedFrame) {
+      // The frame is already built: write it to the socket, as ws.send would after framing.
+      // Without compression ws writes synchronously, so order with its own frames is kept,
+      // and the bytes count in ws.bufferedAmount (the socket's writable length).
+      const socket = rawSocket(this.#ws);
+      if (socket !== null && socket.writable) {
+        if (socket.writableCorked === 0) {
+          socket.cork();
+          corked.push(socket);
+          if (!uncorkScheduled) {
+            uncorkScheduled = true;
+            process.nextTick(uncorkAll);
+          }
+        }
+        socket.write(data.frame);
+      } else this.#ws.send(data.payload, { binary: false });
+    } else this.#ws.send(data, { binary: false });
     this.#host.onSent(type);
   }
 

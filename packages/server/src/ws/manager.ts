@@ -2,7 +2,7 @@ import { ADMIN_STREAM, BROADCAST_STREAM, userStream, type ConnectionStats } from
 import type { Logger } from 'pino';
 import { channelFor, type Broker, type BrokerHandler } from '../broker/index.js';
 import { readMeta } from '../notifications/index.js';
-import type { Connection } from './connection.js';
+import { SharedFrame, type Connection } from './connection.js';
 
 const CHANNEL_PREFIX = channelFor('');
 
@@ -82,9 +82,9 @@ export class ConnectionManager {
       this.#log.warn({ channel }, 'dropped a broker payload that is not a wire message');
       return;
     }
-    // Serialised once by the publisher, encoded once here, written to every socket.
-    const data = Buffer.from(payload);
-    for (const conn of readers) conn.deliver(data, parsed.meta);
+    // Serialised once by the publisher, encoded and framed once here, written to every socket.
+    const frame = new SharedFrame(Buffer.from(payload));
+    for (const conn of readers) conn.deliver(frame, parsed.meta);
   }
 
   /** Sends a message to every device of one user, on every node. Not persisted. */
