@@ -59,5 +59,6 @@ export function loginPath(returnTo: string, reason?: 'expired'): string {
 
 /** Only same-site paths are followed after signing in (no open redirect). */
 export function safeReturnPath(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login') ? next : '/';
+  // Browsers read `/\\host` like `//host`: no backslashes at all.
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') && !next.startsWith('/login') ? next : '/';
 }

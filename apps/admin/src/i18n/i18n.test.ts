@@ -32,6 +32,7 @@ describe('addresses', () => {
     expect(loginPath('/')).toBe('/login');
     expect(safeReturnPath('/users')).toBe('/users');
     expect(safeReturnPath('//evil.example')).toBe('/');
+    expect(safeReturnPath('/\\evil.example')).toBe('/');
     expect(safeReturnPath('https://evil.example')).toBe('/');
     expect(safeReturnPath(null)).toBe('/');
   });
