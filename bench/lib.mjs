@@ -25,9 +25,11 @@ export function killAll() {
 }
 
 /** Spawns `cmd args`, pinned to `core` with taskset when given; output goes to a log file. */
+export const options = { nice: 0 };
 export function start(name, cmd, args, { env = {}, core, logDir, ipc = false } = {}) {
   const log = openSync(join(logDir, `${name}.log`), 'a');
-  const argv = core === undefined || CORES < 2 ? [cmd, ...args] : ['taskset', '-c', String(core), cmd, ...args];
+  let argv = core === undefined || CORES < 2 ? [cmd, ...args] : ['taskset', '-c', String(core), cmd, ...args];
+  if (options.nice !== 0) argv = ['nice', '-n', String(options.nice), ...argv];
   const child = spawn(argv[0], argv.slice(1), {
     env: { ...process.env, ...env },
     stdio: ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log],

@@ -12,13 +12,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { Redis } from 'ioredis';
-import { CORES, children, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, waitForPort, withChildren } from './lib.mjs';
+import { CORES, options, children, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, waitForPort, withChildren } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const FULL = argv.includes('--full');
+// --nice=-10: run servers, load generator and Redis at a higher priority than whatever else
+// shares the machine (root only), so wall-clock figures (latency, rates) measure the servers.
+options.nice = Number(opt('nice', '0'));
+if (options.nice !== 0) os.setPriority(options.nice);
 const TARGETS = opt('targets', 'herald,ws,sio,nchan').split(',');
 const SCENARIOS = opt('scenarios', FULL ? 'fanout,cluster,resume,slow' : 'fanout,resume').split(',');
 const OUT = resolve(ROOT, opt('out', 'bench/RESULTS.md'));
@@ -29,7 +33,7 @@ const ADDRS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', 
 
 const P = FULL
   ? { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 20, burstSmall: 1000, rateBig: 5, secsBig: 10, burstBig: 100, storm: 10000, stormMsgs: [50, 50, 50] }
-  : { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 4, burstSmall: 200, rateBig: 5, secsBig: 2, burstBig: 20, storm: 2000, stormMsgs: [20, 20, 20] };
+  : { big: 4000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 4, burstSmall: 200, rateBig: 10, secsBig: 2, burstBig: 50, storm: 1000, stormMsgs: [20, 20, 20] };
 for (const k of Object.keys(P)) if (opt(k) !== undefined && k !== 'stormMsgs') P[k] = Number(opt(k)); // e.g. --big=2000 for a smoke run
 
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -369,7 +373,7 @@ async function fanOut(t, load, { n, rate, pad = '' }) {
   }
   await Promise.all(pending);
   const published = now();
-  await waitDelivered(load, expected, Math.max(10000, (expected / 20000) * 1000));
+  await waitDelivered(load, expected, Math.min(60000, Math.max(20000, expected / 5)));
   const s = await load.stats();
   const elapsedMs = Math.max(s.lastRecvAt, published) - start;
   const cpu = serverCpu(t) - cpu0;
