@@ -14,7 +14,7 @@ import { EventLogProvider } from './live/EventLog.js';
  * only here, so a non-admin never opens it), toasts in the current language, the layout.
  */
 export function AdminShell({ children }: { children: ReactNode }): ReactNode {
-  const { session, signOut } = useAuth();
+  const { session } = useAuth();
   const { t } = useI18n();
 
   const toastTexts = useMemo<Partial<ToastTexts>>(
@@ -49,7 +49,7 @@ export function AdminShell({ children }: { children: ReactNode }): ReactNode {
       if (response.ok) session.updateUser(await response.json());
       else if (response.status === 401) session.expire();
     } catch {
-      signOut();
+      // Server unreachable: keep the session; the header already shows the connection is gone.
     }
   };
 

@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { ServerMessage } from '@herald/protocol';
 import { useWebSocketContext } from '@herald/react';
 
@@ -21,12 +21,12 @@ const EventLogContext = createContext<readonly LoggedEvent[]>([]);
 export function EventLogProvider({ children }: { children: ReactNode }): ReactNode {
   const { client } = useWebSocketContext();
   const [events, setEvents] = useState<readonly LoggedEvent[]>([]);
+  const seq = useRef(0); // survives a new client, so keys stay unique
   useEffect(() => {
     if (!client) return undefined;
-    let seq = 0;
     return client.on('message', (message) => {
       if (message.type === 'stats') return;
-      const entry: LoggedEvent = { seq: ++seq, at: new Date().toISOString(), message };
+      const entry: LoggedEvent = { seq: ++seq.current, at: new Date().toISOString(), message };
       setEvents((current) => {
         const head = current[0];
         const sameJob =
