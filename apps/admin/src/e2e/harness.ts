@@ -4,6 +4,7 @@
  * and a headless Chromium driven by playwright-core.
  */
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +53,11 @@ function isStale(): boolean {
   return Math.max(...sources.map(newestMtime)) > statSync(built).mtimeMs;
 }
 
+/** The vite this workspace installed for apps/admin (hoisted or not). */
+function viteBin(): string {
+  return join(dirname(createRequire(join(ADMIN_DIR, 'package.json')).resolve('vite/package.json')), 'bin/vite.js');
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Builds `apps/admin/dist` when missing or older than its sources; one builder at a time. */
@@ -67,7 +73,7 @@ export async function ensureBuilt(): Promise<void> {
       continue;
     }
     try {
-      if (isStale()) await execFileP(process.execPath, [join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+      if (isStale()) await execFileP(process.execPath, [viteBin(), 'build', '--logLevel', 'warn'], {
           cwd: ADMIN_DIR,
           // Vitest sets NODE_ENV=test, which would give a development build of React and antd.
           env: { ...process.env, NODE_ENV: 'production' },
