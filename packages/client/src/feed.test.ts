@@ -24,6 +24,21 @@ afterEach(async () => {
 });
 
 describe('NotificationFeed', () => {
+  it('keeps a multi-format job in progress until its final completed tick', async () => {
+    const feed = new NotificationFeed(client);
+    const conn = await server.connection(0);
+    conn.send({ type: 'transcode_progress', video_id: 5, job_id: 'j', status: 'processing', progress: 50, message: '720p done' });
+    conn.send({ type: 'transcode_complete', video_id: 5, job_id: 'j', title: 'v', format_type: 'h264_720p', file_size: 9, id: 1, stream: 'admins', offset: 1 });
+    await waitFor(() => feed.getSnapshot().notifications.length === 1);
+    expect(feed.getSnapshot().transcodeProgress.get(5)).toMatchObject({ status: 'processing', progress: 50, job_id: 'j' });
+    conn.send({ type: 'transcode_progress', video_id: 5, job_id: 'j', status: 'completed', progress: 100, message: 'all done' });
+    await waitFor(() => feed.getSnapshot().transcodeProgress.get(5)?.status === 'completed');
+    // A specification-style producer sends only transcode_complete, without a job id.
+    conn.send({ type: 'transcode_complete', video_id: 6, title: 'w', format_type: 'av1', file_size: 9, id: 2, stream: 'admins', offset: 2 });
+    await waitFor(() => feed.getSnapshot().transcodeProgress.get(6)?.status === 'completed');
+    feed.dispose();
+  });
+
   it('keeps the latest progress per video and the recent notifications, newest first, bounded', async () => {
     const feed = new NotificationFeed(client, { limit: 2 });
     const snapshots: unknown[] = [];

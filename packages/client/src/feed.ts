@@ -12,6 +12,8 @@ export type FeedNotification = TranscodeCompleteMessage | TranscodeFailedMessage
 /** Latest known transcode state of one video. */
 export interface TranscodeProgressEntry {
   video_id: number;
+  /** The job the entry belongs to, when the server names it. */
+  job_id?: string;
   status: string;
   progress: number;
   message: string;
@@ -45,12 +47,16 @@ export class NotificationFeed {
     this.#off = [
       client.on('transcode_progress', (m) => this.#progress(m)),
       client.on('transcode_complete', (m) => {
-        this.#progress({ video_id: m.video_id, status: 'completed', progress: 100, message: m.title, timestamp: m.timestamp });
+        // Herald completes a job once per format and ends it with a `completed` progress tick;
+        // producers that send only `transcode_complete` (the specification's) end it here.
+        const current = this.#snapshot.transcodeProgress.get(m.video_id);
+        const sameJobRunning = m.job_id !== undefined && current?.job_id === m.job_id && current.status !== 'completed';
+        if (!sameJobRunning) this.#progress({ video_id: m.video_id, job_id: m.job_id, status: 'completed', progress: 100, message: m.title, timestamp: m.timestamp });
         this.#add(m);
       }),
       client.on('transcode_failed', (m) => {
         const previous = this.#snapshot.transcodeProgress.get(m.video_id)?.progress ?? 0;
-        this.#progress({ video_id: m.video_id, status: 'failed', progress: previous, message: m.error, timestamp: m.timestamp });
+        this.#progress({ video_id: m.video_id, job_id: m.job_id, status: 'failed', progress: previous, message: m.error, timestamp: m.timestamp });
         this.#add(m);
       }),
       client.on('system_message', (m) => this.#add(m)),
@@ -74,7 +80,7 @@ export class NotificationFeed {
 
   #progress(m: TranscodeProgressEntry | TranscodeProgressMessage): void {
     const map = new Map(this.#snapshot.transcodeProgress);
-    map.set(m.video_id, { video_id: m.video_id, status: m.status, progress: m.progress, message: m.message, timestamp: m.timestamp });
+    map.set(m.video_id, { video_id: m.video_id, job_id: m.job_id, status: m.status, progress: m.progress, message: m.message, timestamp: m.timestamp });
     this.#set({ ...this.#snapshot, transcodeProgress: map });
   }
 

@@ -5,6 +5,7 @@ import { useOptionalWebSocketContext } from './WebSocketContext.js';
 
 /** What `GET /api/v1/videos/{id}/transcode-status` returns (fields the component reads). */
 export interface TranscodeStatusInfo {
+  job_id?: string | null;
   status: string;
   progress: number;
   message?: string;
@@ -12,6 +13,13 @@ export interface TranscodeStatusInfo {
 
 export interface TranscodeStatusProps {
   videoId: number;
+  /**
+   * The job to follow (e.g. from the video list). Pushed progress of other jobs of the
+   * video is ignored, and polling goes on until this job ends.
+   */
+  jobId?: string;
+  /** Texts for statuses (`{ processing: '转码中' }`); the raw status otherwise. */
+  statusLabels?: Partial<Record<string, string>>;
   /** Status fetcher for polling; default `GET /api/v1/videos/{id}/transcode-status` through the provider's client. */
   fetchStatus?: (videoId: number) => Promise<TranscodeStatusInfo>;
   /** Polling interval while disconnected, in ms (default 5000); 3× longer while connected. */
@@ -36,15 +44,16 @@ function defaultFetcher(client: HeraldClient | null | undefined): ((id: number) 
  * @example
  * <TranscodeStatus videoId={123} />
  */
-export function TranscodeStatus({ videoId, fetchStatus, pollInterval = 5000, children }: TranscodeStatusProps): ReactNode {
+export function TranscodeStatus({ videoId, jobId, statusLabels, fetchStatus, pollInterval = 5000, children }: TranscodeStatusProps): ReactNode {
   const context = useOptionalWebSocketContext();
   const isConnected = context?.isConnected ?? false;
-  const pushed: TranscodeProgressEntry | undefined = context?.transcodeProgress.get(videoId);
+  const entry: TranscodeProgressEntry | undefined = context?.transcodeProgress.get(videoId);
+  const pushed = jobId !== undefined && entry?.job_id !== undefined && entry.job_id !== jobId ? undefined : entry;
   const [polled, setPolled] = useState<{ videoId: number; info: TranscodeStatusInfo } | undefined>(undefined);
   const fetcher = useRef(fetchStatus);
   fetcher.current = fetchStatus ?? defaultFetcher(context?.client);
   const canPoll = fetchStatus !== undefined || context?.client != null;
-  const polledInfo = polled?.videoId === videoId ? polled.info : undefined;
+  const polledInfo = polled?.videoId === videoId && (jobId === undefined || !polled.info.job_id || polled.info.job_id === jobId) ? polled.info : undefined;
   const current: TranscodeStatusInfo | undefined = isConnected ? (pushed ?? polledInfo) : (polledInfo ?? pushed);
   const done = current !== undefined && TERMINAL.has(current.status);
 
@@ -69,7 +78,7 @@ export function TranscodeStatus({ videoId, fetchStatus, pollInterval = 5000, chi
       cancelled = true;
       clearInterval(timer);
     };
-  }, [videoId, isConnected, pollInterval, canPoll, done]);
+  }, [videoId, jobId, isConnected, pollInterval, canPoll, done]);
 
   if (children) return children(current);
   if (!current) return <Typography.Text type="secondary">—</Typography.Text>;
@@ -78,7 +87,7 @@ export function TranscodeStatus({ videoId, fetchStatus, pollInterval = 5000, chi
     <Space direction="vertical" size={0} style={{ width: '100%' }} data-video-id={videoId} data-status={current.status}>
       <Progress percent={Math.round(current.progress)} status={status} size="small" />
       <Typography.Text type="secondary">
-        {current.status}
+        {statusLabels?.[current.status] ?? current.status}
         {current.message ? `: ${current.message}` : ''}
       </Typography.Text>
     </Space>

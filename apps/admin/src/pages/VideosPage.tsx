@@ -125,7 +125,7 @@ export function VideosPage(): ReactNode {
                 <Tag>{t('videoStatus.uploaded')}</Tag>
               ) : (
                 // One component per job: a new transcode starts from a clean state.
-                <TranscodeStatus key={`${video.id}:${video.job_id ?? ''}`} videoId={video.id} fetchStatus={api.transcodeStatus}>
+                <TranscodeStatus key={`${video.id}:${video.job_id ?? ''}`} videoId={video.id} jobId={video.job_id ?? undefined} fetchStatus={api.transcodeStatus}>
                   {(status) => <TranscodeProgress status={status} />}
                 </TranscodeStatus>
               ),
