@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // The JSON report lets .ci/run print one plain "N passed, N failed, N skipped" line.
+    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
   },
 });
