@@ -135,6 +135,10 @@ describe('notifications over HTTP', () => {
     const aliceInbox = await call('GET', '/api/v1/notifications?limit=100', { token: alice.token });
     expect(aliceInbox.body.items.map((i: { message: string }) => i.message)).not.toContain('bob 0');
     expect((await call('GET', '/api/v1/notifications?limit=1000', { token: bob.token })).status).toBe(400);
+    await herald.notifications.notifySystemMessage('bob warned', 'warning', bob.id);
+    const warnings = await call('GET', '/api/v1/notifications?level=warning,error', { token: bob.token });
+    expect(warnings.body.items.map((i: { message: string }) => i.message)).toEqual(['bob warned']);
+    expect((await call('GET', '/api/v1/notifications?level=loud', { token: bob.token })).status).toBe(400);
     expect((await call('POST', '/api/v1/notifications/abc/read', { token: bob.token })).status).toBe(400);
   });
 });

@@ -65,6 +65,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
           unread: Type.Optional(Type.Boolean()),
           type: Type.Optional(Type.String({ maxLength: 200, pattern: '^[a-z_]+(,[a-z_]+)*$' })),
+          level: Type.Optional(Type.String({ maxLength: 40, pattern: '^(info|success|warning|error)(,(info|success|warning|error))*$' })),
         }),
         response: {
           200: Type.Object({ items: Type.Array(NotificationBody), next_cursor: Type.Union([Type.Integer(), Type.Null()]), ...UnreadBody.properties }),
@@ -77,7 +78,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       const limit = request.query.limit ?? 20;
       const streams = streamsFor(user.id, user.is_admin);
       const [items, unread] = await Promise.all([
-        store.inbox(user.id, { streams, before: request.query.cursor, limit, unreadOnly: request.query.unread, types: request.query.type?.split(',') }),
+        store.inbox(user.id, { streams, before: request.query.cursor, limit, unreadOnly: request.query.unread, types: request.query.type?.split(','), levels: request.query.level?.split(',') }),
         store.unread(user.id, streams),
       ]);
       return {

@@ -95,6 +95,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('transcode_jobs_video').on('transcode_jobs').columns(['video_id', 'created_at']).execute();
       },
     },
+    '0004_notification_level': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('notifications').addColumn('level', 'varchar(16)').execute();
+      },
+    },
   };
 }
 

@@ -28,6 +28,8 @@ export interface Database {
     seq: number;
     type: string;
     payload: string;
+    /** The payload's `level`, when it has one (system messages), for filtering. */
+    level: string | null;
     created_at: number;
   };
   read_marks: {

@@ -44,6 +44,7 @@ export interface InboxQuery {
   limit: number;
   unreadOnly?: boolean;
   types?: string[];
+  levels?: string[];
 }
 
 export interface Video {
@@ -271,7 +272,7 @@ export class Store {
       const body = JSON.stringify(payload);
       const row = await trx
         .insertInto('notifications')
-        .values({ stream, seq, type, payload: body, created_at: createdAt })
+        .values({ stream, seq, type, payload: body, level: typeof payload.level === 'string' ? payload.level : null, created_at: createdAt })
         .returning('id')
         .executeTakeFirstOrThrow();
       return { id: Number(row.id), stream, seq, type, payload, created_at: createdAt };
@@ -323,6 +324,7 @@ export class Store {
       .where('n.stream', 'in', query.streams);
     if (query.before !== undefined) q = q.where('n.id', '<', query.before);
     if (query.types && query.types.length > 0) q = q.where('n.type', 'in', query.types);
+    if (query.levels && query.levels.length > 0) q = q.where('n.level', 'in', query.levels);
     if (query.unreadOnly) {
       q = q.where('r.notification_id', 'is', null).where((eb) => eb.or([eb('w.seq', 'is', null), eb('n.seq', '>', eb.ref('w.seq'))]));
     }
