@@ -85,16 +85,22 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** Fires the recovery listeners once both connections are ready again. */
+  /**
+   * Fires the recovery listeners once the pub/sub path works again end to end (a silent
+   * network leaves both connections 'ready' while nothing gets through).
+   */
   #scheduleRecovery(): void {
     if (this.#recoveryTimer || this.#closed) return;
-    const check = () => {
-      this.#recoveryTimer = undefined;
-      if (this.#closed) return;
-      if (this.#pub.status === 'ready' && this.#sub.status === 'ready' && !this.#wasDown) this.#recovered.forEach((listener) => listener());
-      else this.#recoveryTimer = setTimeout(check, RECOVERY_CHECK_MS).unref();
-    };
-    this.#recoveryTimer = setTimeout(check, RECOVERY_CHECK_MS).unref();
+    this.#recoveryTimer = setTimeout(() => void this.#tryRecovery(), RECOVERY_CHECK_MS);
+    this.#recoveryTimer.unref();
+  }
+
+  async #tryRecovery(): Promise<void> {
+    const ok = !this.#closed && this.#pub.status === 'ready' && this.#sub.status === 'ready' && !this.#wasDown && (await this.health()).ok;
+    this.#recoveryTimer = undefined;
+    if (this.#closed) return;
+    if (ok) this.#recovered.forEach((listener) => listener());
+    else this.#scheduleRecovery();
   }
 
   async subscribe(channel: string, handler: BrokerHandler): Promise<void> {
