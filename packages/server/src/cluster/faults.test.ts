@@ -253,6 +253,23 @@ describe.runIf(ready)('cluster faults through nginx (3 nodes, Redis, PostgreSQL)
     });
   }, 60_000);
 
+  it('Redis silent for a while (the network drops everything, no reset): publishes fail in time, /readyz says degraded, everything arrives once afterwards', async () => {
+    await phase('redis-silent', async () => {
+      const since = Date.now();
+      redisProxy.freeze();
+      await until(
+        async () => (await Promise.all(cluster.nodes.map((n) => fetch(`${n.url}/readyz`).then((r) => r.json() as Promise<{ status: string }>)))).every((r) => r.status === 'degraded'),
+        8000,
+        'every node reporting degraded',
+      );
+      await sleep(1000);
+      expect(clients.every((c) => c.open)).toBe(true);
+      expect(clients.flatMap((c) => c.disconnects.filter((d) => d.at >= since))).toEqual([]);
+      await quietRecovery('redis-silent', async () => redisProxy.thaw());
+      await until(async () => (await Promise.all(cluster.nodes.map((n) => fetch(`${n.url}/readyz`).then((r) => r.status)))).every((s) => s === 200), 10_000, 'every node ready again');
+    });
+  }, 60_000);
+
   it('PostgreSQL unreachable: publishing answers 503 with a JSON error, nodes recover when it returns', async () => {
     const unavailableBefore = producer.unavailable.length;
     await phase('postgres-unreachable', async () => {
@@ -268,7 +285,7 @@ describe.runIf(ready)('cluster faults through nginx (3 nodes, Redis, PostgreSQL)
   }, 60_000);
 
   it('reports the figures', () => {
-    expect(figures.map((f) => f.fault)).toEqual(['sigterm', 'sigkill', 'redis-restart', 'redis-unreachable', 'postgres-unreachable']);
+    expect(figures.map((f) => f.fault)).toEqual(['sigterm', 'sigkill', 'redis-restart', 'redis-unreachable', 'redis-silent', 'postgres-unreachable']);
     console.log(`cluster producer statuses: ${JSON.stringify(Object.fromEntries(producer.statuses))} skipped=${producer.skipped}`);
   });
 });
