@@ -337,9 +337,13 @@ export class Store {
 
   /** Unread count over the streams, consistent with the stream heads it reports. */
   async unread(userId: number, streams: string[]): Promise<UnreadState> {
-    const heads = await this.heads(streams);
+    return this.unreadAt(userId, streams, await this.heads(streams));
+  }
+
+  /** Unread count up to heads the caller has already read (saves a query on connect). */
+  async unreadAt(userId: number, streams: string[], heads: Record<string, { head: number }>): Promise<UnreadState> {
     const positions: StreamPosition = {};
-    for (const [stream, { head }] of Object.entries(heads)) positions[stream] = head;
+    for (const stream of streams) positions[stream] = heads[stream]?.head ?? 0;
     const row = await this.#db
       .selectFrom('notifications as n')
       .leftJoin('read_watermarks as w', (join) => join.onRef('w.stream', '=', 'n.stream').on('w.user_id', '=', userId))

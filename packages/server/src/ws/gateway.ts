@@ -204,7 +204,9 @@ export class WebSocketGateway implements ConnectionHost {
         conn.reply({ type: MessageType.ERROR, code: ErrorCode.INVALID_SINCE, message: admission.sinceError, timestamp: nowIso() });
       }
       const since = this.#ownPositions(conn, admission.since);
-      const [heads, unread, stats] = await Promise.all([store.heads(streams), notifications.unread(admission.userId, admission.userIsAdmin), this.#deps.stats()]);
+      const inbox = streamsFor(admission.userId, admission.userIsAdmin);
+      const heads = await store.heads([...new Set([...streams, ...inbox])]);
+      const [unread, stats] = await Promise.all([store.unreadAt(admission.userId, inbox, heads), this.#deps.stats()]);
       const idField = isAdmin ? { admin_id: admission.userId } : { user_id: admission.userId };
       await conn.start({
         connected: {
