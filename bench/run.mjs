@@ -469,7 +469,15 @@ async function main() {
   await waitForPort(redisPort);
   redisUrl = `redis://127.0.0.1:${redisPort}`;
   pub = new Redis(redisUrl);
-  const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  const loadavg = () => {
+    let psi = '';
+    try {
+      psi = `, CPU pressure some avg60 ${/avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1]}%`;
+    } catch {
+      /* no PSI */
+    }
+    return readFileSync('/proc/loadavg', 'utf8').split(' ')[0] + psi;
+  };
   const results = { fanout: {}, machine: versions(), started: started.toISOString(), full: FULL, params: P, loadStart: loadavg() };
   if (SCENARIOS.includes('fanout')) for (const kind of TARGETS) results.fanout[kind] = await fanoutSuite(kind);
   const extra = await import('./scenarios.mjs').catch(() => undefined);

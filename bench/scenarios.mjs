@@ -107,9 +107,9 @@ async function resumeStorm(ctx, P) {
     const restarted = now();
     const cpu0 = cpuUs(proc.pid);
     // Every client reconnects at once with since=admins@<its offset>; more messages are published meanwhile.
-    const [replies] = await Promise.all([load.all({ cmd: 'reconnect' }), sleep(50).then(() => postNotifications(ctx, port, seqs.slice(k1 + k2)))]);
+    const [replies] = await Promise.all([load.all({ cmd: 'reconnect', retryForMs: 150000 }), sleep(50).then(() => postNotifications(ctx, port, seqs.slice(k1 + k2)))]);
     const allResumedMs = now() - restarted;
-    const deadline = Date.now() + 60000;
+    const deadline = Date.now() + 120000;
     let s;
     for (;;) {
       s = await load.stats();
@@ -121,6 +121,7 @@ async function resumeStorm(ctx, P) {
       messages: total,
       reconnected: sum(replies.map((x) => x.ok)),
       failed: sum(replies.map((x) => x.failed)),
+      retries: sum(replies.map((x) => x.retries)),
       allResumedMs,
       cpuMsStorm: (cpuUs(proc.pid) - cpu0) / 1000,
       expected: armed * total,

@@ -92,7 +92,7 @@ function connect(c, since) {
       skipUTF8Validation: true,
       maxPayload: 256 * 1024 * 1024,
       localAddress: addrs[c.i % addrs.length],
-      handshakeTimeout: 60000,
+      handshakeTimeout: 30000,
     });
     c.ws = ws;
     c.ready = false;
@@ -132,20 +132,28 @@ function connect(c, since) {
   });
 }
 
-async function connectMany(list, concurrency, since) {
+async function connectMany(list, concurrency, since, retryForMs = 0) {
   let ok = 0;
   let failed = 0;
+  let retries = 0;
   let next = 0;
   const t0 = now();
   const lane = async () => {
     while (next < list.length) {
       const c = list[next++];
-      if (await connect(c, since)) ok++;
+      let done = await connect(c, since);
+      // A real client retries with a randomised backoff when the server is overwhelmed.
+      while (!done && now() - t0 < retryForMs) {
+        retries++;
+        await new Promise((resolve) => setTimeout(resolve, 250 + Math.random() * 1750));
+        done = await connect(c, since);
+      }
+      if (done) ok++;
       else failed++;
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, lane));
-  return { ok, failed, ms: now() - t0 };
+  return { ok, failed, retries, ms: now() - t0 };
 }
 
 function arm(msg) {
@@ -196,7 +204,7 @@ process.on('message', async (msg) => {
       case 'reconnect': {
         // Every closed client reconnects at once, resuming from its last offset.
         const list = clients.filter((c) => !c.open);
-        reply = await connectMany(list, list.length || 1, true);
+        reply = await connectMany(list, list.length || 1, true, msg.retryForMs ?? 0);
         break;
       }
       case 'arm':
