@@ -116,6 +116,22 @@ describe('notifications over HTTP', () => {
     socket.close();
   });
 
+  it('sends a notification once per Idempotency-Key, however often the producer retries', async () => {
+    const carl = await herald.user('carl-idem');
+    const socket = openSocket(`${herald.wsUrl}/api/v1/ws?token=${carl.token}`);
+    await socket.waitFor((m) => m.type === 'resumed');
+    const send = () => call('POST', '/api/v1/notifications', { token: SERVICE_KEY, body: { message: 'once', target: carl.id }, headers: { 'idempotency-key': 'job-42-done' } });
+    const [first, ...retries] = await Promise.all([send(), send(), send()]);
+    const again = await send();
+    for (const res of [first, ...retries, again]) expect(res).toMatchObject({ status: 202, body: { ids: first.body.ids } });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    await socket.waitFor((m) => m.type === 'system_message');
+    await sleep(100);
+    expect(socket.of('system_message')).toHaveLength(1);
+    expect((await herald.store.heads([`user:${carl.id}`]))[`user:${carl.id}`].head).toBe(1);
+    socket.close();
+  });
+
   it('serves the inbox with pagination and read state, never another user’s notifications', async () => {
     const bob = await herald.user('bob-inbox');
     for (let i = 0; i < 5; i++) await herald.notifications.notifySystemMessage(`bob ${i}`, 'info', bob.id);

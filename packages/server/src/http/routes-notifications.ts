@@ -22,8 +22,9 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       preHandler: guards.adminOrService,
       schema: {
         tags: ['notifications'],
-        summary: 'Send a system_message (admin token or HERALD_SERVICE_KEY)',
+        summary: 'Send a system_message (admin token or HERALD_SERVICE_KEY); retry safely with an Idempotency-Key',
         security: bearer,
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         body: Type.Object(
           {
             message: Type.String({ minLength: 1, maxLength: 2000 }),
@@ -47,7 +48,9 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
         });
         if (!user) throw notFound(`user ${target}`);
       }
-      const { stored } = await notifications.notifySystemMessage(request.body.message, (request.body.level ?? 'info') as Level, target);
+      const key = request.headers['idempotency-key'];
+      const { stored, replayed } = await notifications.notifySystemMessage(request.body.message, (request.body.level ?? 'info') as Level, target, key);
+      if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.status(202).send({ ids: stored.map((s) => s.id), stream: stored[0].stream, offset: stored[0].seq });
     },
   );

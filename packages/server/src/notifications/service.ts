@@ -22,6 +22,8 @@ export type Target = 'admin' | 'all' | number;
 export interface Delivery {
   /** The persisted records (one per stream), empty for ephemeral messages. */
   stored: StoredNotification[];
+  /** True when an idempotency key matched an earlier request: nothing new was sent. */
+  replayed?: boolean;
 }
 
 export const streamOf = (target: Target): string =>
@@ -64,7 +66,7 @@ export class NotificationService {
    * Sends one notification of any type to a target. Persisted types are written before
    * they are published; a failed publish is repaired by catch-up from the store.
    */
-  async publish(target: Target, type: string, fields: Record<string, unknown>): Promise<Delivery> {
+  async publish(target: Target, type: string, fields: Record<string, unknown>, idempotencyKey?: string): Promise<Delivery> {
     const payload = { ...fields, timestamp: typeof fields.timestamp === 'string' ? fields.timestamp : nowIso() };
     const stream = streamOf(target);
     if (EPHEMERAL_TYPES.has(type)) {
@@ -73,10 +75,14 @@ export class NotificationService {
     }
     let stored: StoredNotification;
     try {
-      stored = await this.#store.append(stream, type, payload);
+      if (idempotencyKey !== undefined) {
+        const once = await this.#store.appendOnce(idempotencyKey, stream, type, payload);
+        if (once.replayed) return { stored: [once.stored], replayed: true };
+        stored = once.stored;
+      } else stored = await this.#store.append(stream, type, payload);
     } catch (error) {
       this.#log.error({ err: error, stream, type }, 'could not persist notification');
-      throw new HttpError(503, 'ERR_UNAVAILABLE', 'notification store unavailable; nothing was sent');
+      throw new HttpError(503, 'ERR_UNAVAILABLE', 'notification store unavailable; the notification may or may not be stored (retry with the same Idempotency-Key)');
     }
     await this.#publishText(stream, wireText(stored));
     return { stored: [stored] };
@@ -126,8 +132,8 @@ export class NotificationService {
     return delivery;
   }
 
-  async notifySystemMessage(message: string, level: Level, target: Target = 'all'): Promise<Delivery> {
-    const delivery = await this.publish(target, MessageType.SYSTEM_MESSAGE, { message, level });
+  async notifySystemMessage(message: string, level: Level, target: Target = 'all', idempotencyKey?: string): Promise<Delivery> {
+    const delivery = await this.publish(target, MessageType.SYSTEM_MESSAGE, { message, level }, idempotencyKey);
     this.#log.info({ level, target }, '📢 system message sent');
     return delivery;
   }

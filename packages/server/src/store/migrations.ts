@@ -100,6 +100,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('notifications').addColumn('level', 'varchar(16)').execute();
       },
     },
+    '0005_idempotency_keys': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('idempotency_keys')
+          .addColumn('key', 'varchar(200)', (c) => c.primaryKey())
+          .addColumn('notification_id', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

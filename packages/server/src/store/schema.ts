@@ -41,6 +41,11 @@ export interface Database {
     stream: string;
     seq: number;
   };
+  idempotency_keys: {
+    key: string;
+    notification_id: number;
+    created_at: number;
+  };
   videos: {
     id: Generated<number>;
     title: string;

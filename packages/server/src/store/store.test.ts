@@ -68,6 +68,14 @@ describe.each(STORE_TARGETS)('store on $name', (target) => {
     expect((await store.inbox(1, { streams, limit: 10, unreadOnly: true })).map((i) => i.payload.message)).toEqual(['c']);
   });
 
+  it('appends once per idempotency key, also under concurrent retries', async () => {
+    const results = await Promise.all([1, 2, 3, 4].map(() => store.appendOnce('key-1', 'broadcast', 'system_message', { message: 'x' })));
+    expect(new Set(results.map((r) => r.stored.id)).size).toBe(1);
+    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    expect((await store.heads(['broadcast'])).broadcast.head).toBe(1);
+    expect((await store.appendOnce('key-2', 'broadcast', 'system_message', { message: 'y' })).stored.seq).toBe(2);
+  });
+
   it('refuses to mark another user’s notification', async () => {
     const foreign = await store.append('user:2', 'system_message', { message: 'secret' });
     expect(await store.markRead(1, [foreign.id], ['user:1', 'broadcast'])).toEqual([]);

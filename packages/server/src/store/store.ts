@@ -289,6 +289,44 @@ export class Store {
     return Number(head.last_seq);
   }
 
+  /**
+   * Appends once per key: a producer that retries after an error (a 503 whose commit may
+   * have gone through) gets the notification written the first time, flagged `replayed`.
+   */
+  async appendOnce(key: string, stream: string, type: string, payload: Record<string, unknown>): Promise<{ stored: StoredNotification; replayed: boolean }> {
+    const existing = await this.#byKey(key);
+    if (existing) return { stored: existing, replayed: true };
+    try {
+      const stored = await this.#db.transaction().execute(async (trx) => {
+        const seq = await this.#nextSeq(trx, stream);
+        const createdAt = Date.now();
+        const row = await trx
+          .insertInto('notifications')
+          .values({ stream, seq, type, payload: JSON.stringify(payload), level: typeof payload.level === 'string' ? payload.level : null, created_at: createdAt })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await trx.insertInto('idempotency_keys').values({ key, notification_id: Number(row.id), created_at: createdAt }).execute();
+        return { id: Number(row.id), stream, seq, type, payload, created_at: createdAt };
+      });
+      return { stored, replayed: false };
+    } catch (error) {
+      // A concurrent request with the same key won the insert: answer with its notification.
+      const winner = await this.#byKey(key);
+      if (winner) return { stored: winner, replayed: true };
+      throw error;
+    }
+  }
+
+  async #byKey(key: string): Promise<StoredNotification | undefined> {
+    const row = await this.#db
+      .selectFrom('idempotency_keys as k')
+      .innerJoin('notifications as n', 'n.id', 'k.notification_id')
+      .select(['n.id', 'n.stream', 'n.seq', 'n.type', 'n.payload', 'n.created_at'])
+      .where('k.key', '=', key)
+      .executeTakeFirst();
+    return row && toStored(row);
+  }
+
   /** Messages of one stream with offsets in (after, upTo], oldest first. */
   async readStream(stream: string, after: number, limit: number, upTo?: number): Promise<StoredNotification[]> {
     let query = this.#db.selectFrom('notifications').selectAll().where('stream', '=', stream).where('seq', '>', after);
@@ -461,6 +499,7 @@ export class Store {
    * records the highest pruned offset so resumes from before it get `resync_required`.
    */
   async prune(maxAgeMs: number, maxPerStream: number, now = Date.now()): Promise<number> {
+    await this.#db.deleteFrom('idempotency_keys').where('created_at', '<', now - maxAgeMs).execute();
     const heads = await this.#db.selectFrom('stream_heads').selectAll().execute();
     let deleted = 0;
     for (const row of heads) {
@@ -484,7 +523,7 @@ export class Store {
 
   /** For tests: removes every row. */
   async truncateAll(): Promise<void> {
-    for (const table of ['transcode_jobs', 'videos', 'read_marks', 'read_watermarks', 'notifications', 'stream_heads', 'refresh_tokens', 'users'] as const) {
+    for (const table of ['idempotency_keys', 'transcode_jobs', 'videos', 'read_marks', 'read_watermarks', 'notifications', 'stream_heads', 'refresh_tokens', 'users'] as const) {
       await this.#db.deleteFrom(table).execute();
     }
   }
