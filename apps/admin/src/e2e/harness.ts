@@ -16,7 +16,8 @@ const execFileP = promisify(execFile);
 export const ADMIN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const REPO = resolve(ADMIN_DIR, '../..');
 export const DIST = join(ADMIN_DIR, 'dist');
-export const SCREENSHOTS = join(ADMIN_DIR, 'screenshots');
+/** Each run's screenshots (test artifacts); `HERALD_UPDATE_SCREENSHOTS=1` writes the documented ones in screenshots/ instead. */
+export const SCREENSHOTS = join(ADMIN_DIR, process.env.HERALD_UPDATE_SCREENSHOTS === '1' ? 'screenshots' : 'e2e-artifacts/screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const LOCK = join(ADMIN_DIR, '.e2e-build.lock');
 
@@ -119,7 +120,7 @@ export async function signIn(page: Page, username: string, password: string): Pr
   await page.locator('button[type=submit]').click();
 }
 
-/** Saves `screenshots/<name>.png` once toasts and messages have gone (they cover the header). */
+/** Saves `<SCREENSHOTS>/<name>.png` once toasts and messages have gone (they cover the header). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.locator('.ant-notification-notice, .ant-message-notice').first().waitFor({ state: 'detached', timeout: 15_000 }).catch(() => undefined);
