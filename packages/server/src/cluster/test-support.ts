@@ -154,11 +154,20 @@ export class Producer {
   #timer: NodeJS.Timeout | undefined;
   #n = 0;
 
+  /** With `idempotent`: retries answered 202 (after a 502/503 or a network error) and replays the server reported. */
+  retried = 0;
+  replayed = 0;
+  /** Extra characters appended to each message (bursts of big messages). */
+  padding = 0;
+  readonly #runId = Math.random().toString(36).slice(2, 10);
+
   constructor(
     readonly url: string,
     readonly serviceKey: string,
     readonly targets: Array<'admin' | 'all' | number>,
-    readonly maxInflight = 16,
+    public maxInflight = 16,
+    /** Send an `Idempotency-Key` per notification and retry a 502/503/network error once with the same key. */
+    readonly idempotent = false,
   ) {}
 
   start(intervalMs = 20): void {
@@ -192,21 +201,38 @@ export class Producer {
   async #post(): Promise<void> {
     const n = ++this.#n;
     const target = this.targets[n % this.targets.length];
+    const key = this.idempotent ? `${this.#runId}-${n}` : undefined;
+    const body = JSON.stringify({ message: `m${n}${this.padding > 0 ? ` ${'x'.repeat(this.padding)}` : ''}`, level: 'info', target });
     this.sent++;
-    let status: string;
+    let status = await this.#attempt(body, key);
+    if (key !== undefined && (status === '502' || status === '503' || status.startsWith('error:'))) {
+      this.statuses.set(`${status}(retried)`, (this.statuses.get(`${status}(retried)`) ?? 0) + 1);
+      await sleep(100);
+      status = await this.#attempt(body, key);
+      if (status === '202') this.retried++;
+    }
+    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+  }
+
+  async #attempt(body: string, key: string | undefined): Promise<string> {
     try {
       const res = await fetch(`${this.url}/api/v1/notifications`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${this.serviceKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ message: `m${n}`, level: 'info', target }),
+        headers: {
+          authorization: `Bearer ${this.serviceKey}`,
+          'content-type': 'application/json',
+          ...(key !== undefined ? { 'idempotency-key': key } : {}),
+        },
+        body,
         signal: AbortSignal.timeout(15_000),
       });
-      status = String(res.status);
+      const status = String(res.status);
       const text = await res.text();
       if (res.status !== 202 && !this.samples.has(status)) this.samples.set(status, text.slice(0, 300));
       if (res.status === 202) {
-        const body = JSON.parse(text) as { ids: number[]; stream: string; offset: number };
-        this.acked.set(body.ids[0], { id: body.ids[0], stream: body.stream, offset: body.offset, at: Date.now() });
+        const parsed = JSON.parse(text) as { ids: number[]; stream: string; offset: number };
+        if (res.headers.get('idempotent-replayed') === 'true') this.replayed++;
+        this.acked.set(parsed.ids[0], { id: parsed.ids[0], stream: parsed.stream, offset: parsed.offset, at: Date.now() });
       } else if (res.status === 503) {
         try {
           this.unavailable.push(JSON.parse(text));
@@ -214,11 +240,17 @@ export class Producer {
           this.unavailable.push(text);
         }
       }
+      return status;
     } catch (error) {
-      status = `error:${(error as Error).name}`;
+      return `error:${(error as Error).name}`;
     }
-    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
   }
+}
+
+export interface RecordingClientOptions {
+  heartbeatInterval?: number;
+  heartbeatTimeout?: number;
+  connectTimeout?: number;
 }
 
 /** A HeraldClient in Node through nginx that records every persisted message it hands to the UI. */
@@ -232,26 +264,37 @@ export class RecordingClient {
   outOfOrder = 0;
   foreign = 0;
   deliveries = 0;
+  /** The client's current `ws` socket (to pause its reading). */
+  socket: WebSocket | undefined;
 
   constructor(
     readonly name: string,
     wsUrl: string,
     token: string,
     isAdmin: boolean,
+    options: RecordingClientOptions = {},
   ) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    class TrackedWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        self.socket = this;
+      }
+    }
     this.client = new HeraldClient({
       url: wsUrl,
       getToken: () => token,
       isAdmin,
-      WebSocket: WebSocket as never,
+      WebSocket: TrackedWebSocket as never,
       onlineSource: null,
       fetch: globalThis.fetch as never,
       reconnectInterval: 100,
       maxReconnectInterval: 1000,
       maxReconnectAttempts: Infinity,
-      heartbeatInterval: 2000,
-      heartbeatTimeout: 4000,
-      connectTimeout: 8000,
+      heartbeatInterval: options.heartbeatInterval ?? 2000,
+      heartbeatTimeout: options.heartbeatTimeout ?? 4000,
+      connectTimeout: options.connectTimeout ?? 8000,
     });
     this.client.on('connected', (m) => {
       for (const stream of Object.keys((m as { streams?: Record<string, number> }).streams ?? {})) this.streams.add(stream);
@@ -292,7 +335,30 @@ export class RecordingClient {
     return extra;
   }
 
+  /** Stops reading from the TCP socket (the kernel buffers fill, the server's send buffer grows). */
+  pauseReading(): void {
+    (this.socket as unknown as { _socket?: Socket } | undefined)?._socket?.pause();
+  }
+
+  resumeReading(): void {
+    (this.socket as unknown as { _socket?: Socket } | undefined)?._socket?.resume();
+  }
+
   close(): void {
     this.client.close();
   }
+}
+
+/** Sum of one Prometheus series (exact label text, e.g. `herald_ws_closes_total{code="4010"}`) over nodes. */
+export async function metricSum(urls: string[], series: string): Promise<number> {
+  let total = 0;
+  for (const url of urls) {
+    try {
+      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+      for (const line of text.split('\n')) if (line.startsWith(`${series} `)) total += Number(line.slice(series.length + 1));
+    } catch {
+      /* a node that is down counts 0 */
+    }
+  }
+  return total;
 }
