@@ -6,6 +6,7 @@ import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 const ALGORITHMS = ['HS256'];
 const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_TOKEN_LENGTH = 4096;
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /** Claims Herald puts in an access token. */
 export interface AccessClaims {
@@ -49,6 +50,12 @@ export function loadOrCreateSecret(configured: string | undefined, dataDir: stri
 /** Issues and verifies HS256 access and refresh tokens with `jose`. */
 export class TokenService {
   readonly #key: Uint8Array;
+  /**
+   * Access tokens whose signature was already checked, by their full text (signature
+   * included). A client reconnecting with the same token skips the HMAC; time claims are
+   * still checked on every use.
+   */
+  readonly #verified = new Map<string, AccessClaims & { nbf: number }>();
   readonly accessTtl: number;
   readonly refreshTtl: number;
 
@@ -84,11 +91,22 @@ export class TokenService {
 
   /** Verifies an access token: signature, algorithm, `exp` (required) and `nbf`. */
   async verifyAccess(token: string | undefined | null): Promise<AccessClaims> {
+    const cached = token ? this.#verified.get(token) : undefined;
+    if (cached) {
+      const now = Date.now() / 1000;
+      if (cached.exp <= now - CLOCK_TOLERANCE_SECONDS) throw new TokenError('expired');
+      if (cached.nbf > now + CLOCK_TOLERANCE_SECONDS) throw new TokenError('not_yet_valid');
+      const { nbf: _nbf, ...claims } = cached;
+      return claims;
+    }
     const payload = await this.#verify(token);
     if (payload.typ !== 'access') throw new TokenError('invalid');
     const userId = Number(payload.sub);
     if (!Number.isSafeInteger(userId) || userId <= 0) throw new TokenError('invalid');
-    return { userId, isAdmin: payload.adm === true, username: String(payload.name ?? ''), exp: Number(payload.exp) };
+    const claims = { userId, isAdmin: payload.adm === true, username: String(payload.name ?? ''), exp: Number(payload.exp) };
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.clear();
+    this.#verified.set(token!, { ...claims, nbf: Number(payload.nbf ?? 0) });
+    return claims;
   }
 
   async verifyRefresh(token: string | undefined | null): Promise<{ userId: number; jti: string; family: string }> {

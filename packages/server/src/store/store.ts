@@ -119,6 +119,28 @@ const toJob = (row: Database['transcode_jobs']): TranscodeJobRow => ({
   updated_at: new Date(Number(row.updated_at)).toISOString(),
 });
 
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing costs more than running
+ * Herald's small queries. Statements are reused per SQL text (the driver runs them
+ * synchronously, so one statement is never used by two queries at once).
+ */
+function withStatementCache(database: SQLite.Database): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = database.prepare.bind(database);
+  database.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      statement = prepare(source);
+      cache.set(source, statement);
+    }
+    return statement;
+  }) as typeof database.prepare;
+  return database;
+}
+
 // Postgres returns int8 as strings; every bigint here is an id, a sequence or epoch ms.
 pg.types.setTypeParser(20, (value) => Number(value));
 
@@ -150,7 +172,7 @@ export class Store {
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
-    return new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
+    return new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), 'sqlite');
   }
 
   static #postgres(url: string): Store {
