@@ -80,6 +80,17 @@ function uncorkAll(): void {
   corked.length = 0;
 }
 
+/** Corks the socket until the end of this turn, so every frame due now leaves in one write. */
+function corkForTurn(socket: Socket): void {
+  if (socket.writableCorked !== 0) return;
+  socket.cork();
+  corked.push(socket);
+  if (!uncorkScheduled) {
+    uncorkScheduled = true;
+    process.nextTick(uncorkAll);
+  }
+}
+
 /** The socket under a `ws` WebSocket (present while the connection is open). */
 function rawSocket(ws: WebSocket): Socket | null {
   return (ws as unknown as { _socket: Socket | null })._socket;
@@ -342,17 +353,15 @@ export class Connection {
       // and the bytes count in ws.bufferedAmount (the socket's writable length).
       const socket = rawSocket(this.#ws);
       if (socket !== null && socket.writable) {
-        if (socket.writableCorked === 0) {
-          socket.cork();
-          corked.push(socket);
-          if (!uncorkScheduled) {
-            uncorkScheduled = true;
-            process.nextTick(uncorkAll);
-          }
-        }
+        corkForTurn(socket);
         socket.write(data.frame);
       } else this.#ws.send(data.payload, { binary: false });
-    } else this.#ws.send(data, { binary: false });
+    } else {
+      // Opening messages (connected, snapshot, replay) and replies leave together too.
+      const socket = rawSocket(this.#ws);
+      if (socket !== null && socket.writable) corkForTurn(socket);
+      this.#ws.send(data, { binary: false });
+    }
     this.#host.onSent(type);
   }
 
