@@ -96,6 +96,7 @@ async function startServer() {
       env: { ...serverEnv, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: join(tmp, 'data'), JWT_SECRET: randomBytes(32).toString('hex') },
     });
     cleanups.push(() => stop(child));
+    child.on('exit', (code, signal) => log(`herald exited: code ${code} signal ${signal} (log: ${join(tmp, 'herald.log')})`));
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
       try {
@@ -263,6 +264,7 @@ async function main() {
     const token = (await api(server.url, '/api/v1/auth/login', { body: { username: `soak${i}`, password } })).access_token;
     users.push({ id: Number(created.id), token });
   }
+  log(`${USERS} users created`);
   const clients = Array.from({ length: CLIENTS }, (_, i) => new SoakClient(i, users[i % USERS]));
   for (let i = 0; i < clients.length; i += 100) {
     for (const c of clients.slice(i, i + 100)) c.connect(wsBase);
@@ -382,6 +384,7 @@ async function main() {
     '',
     `Command: \`${COMMAND}\``,
     '',
+    ...(MINUTES < 30 ? [`**A ${MINUTES}-minute run, not the 30-minute soak** (\`npm run bench:soak -- --minutes 30 --clients 3000\`).`, ''] : []),
     `Written by \`bench/soak.mjs\` on ${new Date().toISOString()}: ${MINUTES} min, ${server.mode}; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmtMiB(totalmem())} MiB RAM, Node ${process.version}; load generator in the same process on the same machine (loopback only).`,
     '',
     '| figure | value |',
