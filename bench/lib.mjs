@@ -15,6 +15,7 @@ export const children = new Set();
 
 export function killAll() {
   for (const child of children) {
+    child.expectedExit = true;
     try {
       process.kill(child.pid, 'SIGKILL');
     } catch {
@@ -36,12 +37,17 @@ export function start(name, cmd, args, { env = {}, core, logDir, ipc = false } =
   });
   closeSync(log);
   children.add(child);
-  child.on('exit', () => children.delete(child));
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    // A target that dies mid-run is worth knowing about: its figures below are then void.
+    if (!child.expectedExit && !ipc) console.error(`bench: ${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}; log in ${logDir}`);
+  });
   child.benchName = name;
   return child;
 }
 
 export async function stop(child, signal = 'SIGTERM', graceMs = 5000) {
+  child.expectedExit = true;
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill(signal);

@@ -353,6 +353,10 @@ async function waitDelivered(load, expected, timeoutMs) {
  * armed client has them all; returns delivery counts, latency percentiles and CPU per delivery.
  */
 async function fanOut(t, load, { n, rate, pad = '' }) {
+  // Warm-up, not measured: a few messages (sequence 0: clients count them as stale) and a pause,
+  // so the phase does not pay for work left over from the previous one (GC after connecting).
+  for (let i = 0; i < 3; i++) await t.publish(progressPayload(0, pad));
+  await sleep(1500);
   const base = nextSeq;
   nextSeq += n;
   await load.all({ cmd: 'arm', base, count: n });
