@@ -129,6 +129,8 @@ export class Connection {
   #coalesced = new Map<string, Buffer | string | SharedFrame>();
   #flushTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
+  /** The code the server closed with, if it started the close (a peer that never answers ends as 1006). */
+  #closeCode: number | undefined;
   #tokens: number;
   #refilledAt = Date.now();
 
@@ -423,6 +425,7 @@ export class Connection {
   close(code: number, reason: string): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#setState('closing');
+    this.#closeCode = code;
     this.#ws.close(code, reason);
     const force = setTimeout(() => this.#ws.terminate(), 5000);
     force.unref();
@@ -432,10 +435,11 @@ export class Connection {
     this.#ws.terminate();
   }
 
-  /** Called once when the socket is gone. */
+  /** Called once when the socket is gone; a close the server started counts with its own code. */
   cleanup(code: number): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    code = this.#closeCode ?? code;
     clearTimeout(this.#expiryTimer);
     clearTimeout(this.#flushTimer);
     this.#pending = [];

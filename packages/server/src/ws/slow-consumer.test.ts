@@ -32,6 +32,8 @@ describe('a client that stops reading', () => {
     await flood(herald, 15_000);
     rawSocket(slow).resume();
     expect((await slow.closed).code).toBe(CloseCode.SLOW_CONSUMER);
+    const metrics = await (await fetch(`${herald.url}/metrics`)).text();
+    expect(metrics).toMatch(/herald_ws_closes_total\{code="4010"\} 1/);
     await until(() => fast.of('announcement').length === 15_000, 20_000, 'every announcement at the fast client');
     fast.close();
   }, 60_000);
