@@ -9,6 +9,9 @@ import { findNginx, freePort, startCluster, type Cluster, type ClusterNode } fro
 import { TEST_DATABASE_URL, freshPostgresSchema, postgresReachable, requireService } from '../testing/services.js';
 import { Producer, RecordingClient, RedisServer, TcpProxy, commandExists, sleep, until } from './test-support.js';
 
+/** How long Redis stays unreachable or silent: short in CI; `HERALD_REDIS_OUTAGE_MS=30000` for the long version. */
+const REDIS_OUTAGE_MS = Number(process.env.HERALD_REDIS_OUTAGE_MS ?? 1500);
+
 const pgState = await postgresReachable();
 const nginxBin = findNginx();
 const ready =
@@ -245,13 +248,13 @@ describe.runIf(ready)('cluster faults through nginx (3 nodes, Redis, PostgreSQL)
         6000,
         'every node reporting degraded',
       );
-      await sleep(1500);
+      await sleep(REDIS_OUTAGE_MS);
       expect(clients.every((c) => c.open)).toBe(true);
       expect(clients.flatMap((c) => c.disconnects.filter((d) => d.at >= since))).toEqual([]);
       await quietRecovery('redis-unreachable', () => redisProxy.restore());
       await until(async () => (await Promise.all(cluster.nodes.map((n) => fetch(`${n.url}/readyz`).then((r) => r.status)))).every((s) => s === 200), 10_000, 'every node ready again');
     });
-  }, 60_000);
+  }, 60_000 + REDIS_OUTAGE_MS);
 
   it('Redis silent for a while (the network drops everything, no reset): publishes fail in time, /readyz says degraded, everything arrives once afterwards', async () => {
     await phase('redis-silent', async () => {
@@ -262,13 +265,13 @@ describe.runIf(ready)('cluster faults through nginx (3 nodes, Redis, PostgreSQL)
         8000,
         'every node reporting degraded',
       );
-      await sleep(1000);
+      await sleep(REDIS_OUTAGE_MS);
       expect(clients.every((c) => c.open)).toBe(true);
       expect(clients.flatMap((c) => c.disconnects.filter((d) => d.at >= since))).toEqual([]);
       await quietRecovery('redis-silent', async () => redisProxy.thaw());
       await until(async () => (await Promise.all(cluster.nodes.map((n) => fetch(`${n.url}/readyz`).then((r) => r.status)))).every((s) => s === 200), 10_000, 'every node ready again');
     });
-  }, 60_000);
+  }, 60_000 + REDIS_OUTAGE_MS);
 
   it('PostgreSQL unreachable: publishing answers 503 with a JSON error, nodes recover when it returns', async () => {
     const unavailableBefore = producer.unavailable.length;
