@@ -125,7 +125,7 @@ function versions() {
     herald,
     ws: pkg('ws'),
     'socket.io': pkg('socket.io'),
-    nginx: v('nginx', ['-v']).replace('nginx version: ', ''),
+    nginx: v('sh', ['-c', 'nginx -v 2>&1']).replace('nginx version: ', ''),
     nchan: v('dpkg-query', ['-W', '-f=${Version}', 'libnginx-mod-nchan']),
     redis: v('redis-server', ['--version']).split(' ').find((s) => s.startsWith('v='))?.slice(2) ?? 'n/a',
     'open files per process': v('sh', ['-c', 'ulimit -n']),
