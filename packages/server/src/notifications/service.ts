@@ -84,7 +84,9 @@ export class NotificationService {
       this.#log.error({ err: error, stream, type }, 'could not persist notification');
       throw new HttpError(503, 'ERR_UNAVAILABLE', 'notification store unavailable; the notification may or may not be stored (retry with the same Idempotency-Key)');
     }
-    await this.#publishText(stream, wireText(stored));
+    // Durable now: the answer does not wait for the broker (a stalled Redis would hold every
+    // producer for its command timeout); a failed publish is repaired by catch-up from the store.
+    void this.#publishText(stream, wireText(stored));
     return { stored: [stored] };
   }
 
