@@ -168,6 +168,7 @@ describe('operations', () => {
     const metrics = await call('GET', '/metrics');
     expect(metrics.body).toContain('herald_ws_connections');
     expect(metrics.body).toContain('herald_auth_failures_total');
+    expect(metrics.body).toMatch(/herald_messages_sent_total\{type="connected"\} [1-9]/);
     const docs = await call('GET', '/docs/json');
     expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/api/v1/auth/login', '/api/v1/notifications', '/api/v1/ws/stats']));
     expect((await call('GET', '/api/v1/nope')).body).toMatchObject({ error: 'ERR_NOT_FOUND' });

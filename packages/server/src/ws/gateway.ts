@@ -173,7 +173,7 @@ export class WebSocketGateway implements ConnectionHost {
       metrics.authFailures.inc({ reason: 'not_admin' });
       return { code: CloseCode.FORBIDDEN, reason: 'admin only' };
     }
-    if (manager.connectionsOf(user.id).length >= config.maxConnectionsPerUser) {
+    if (manager.countOf(user.id) >= config.maxConnectionsPerUser) {
       return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
     }
     const rawSince = query.get('since');
@@ -263,7 +263,7 @@ export class WebSocketGateway implements ConnectionHost {
   }
 
   onSent(type: string): void {
-    this.#deps.metrics.messagesSent.inc({ type });
+    this.#deps.metrics.countSent(type);
   }
 
   onClosed(conn: Connection, code: number): void {

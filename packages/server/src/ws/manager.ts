@@ -16,6 +16,9 @@ export class ConnectionManager {
   readonly #users = new Map<number, Set<Connection>>();
   readonly #admins = new Set<Connection>();
   readonly #byStream = new Map<string, Set<Connection>>();
+  /** Connections per user over both endpoints, and user-endpoint connections in all: O(1) limits and stats. */
+  readonly #perUser = new Map<number, number>();
+  #userConnections = 0;
   readonly #broker: Broker;
   readonly #log: Logger;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -37,7 +40,9 @@ export class ConnectionManager {
       let devices = this.#users.get(conn.userId);
       if (!devices) this.#users.set(conn.userId, (devices = new Set()));
       devices.add(conn);
+      this.#userConnections++;
     }
+    this.#perUser.set(conn.userId, (this.#perUser.get(conn.userId) ?? 0) + 1);
     const subscribing: Promise<void>[] = [];
     for (const stream of conn.streams) {
       let readers = this.#byStream.get(stream);
@@ -61,8 +66,12 @@ export class ConnectionManager {
       const devices = this.#users.get(conn.userId);
       if (!devices?.delete(conn)) return;
       if (devices.size === 0) this.#users.delete(conn.userId);
+      this.#userConnections--;
       this.#log.info({ user_id: conn.userId }, '❌ User WebSocket disconnected');
     }
+    const remaining = (this.#perUser.get(conn.userId) ?? 1) - 1;
+    if (remaining <= 0) this.#perUser.delete(conn.userId);
+    else this.#perUser.set(conn.userId, remaining);
     for (const stream of conn.streams) {
       const readers = this.#byStream.get(stream);
       if (!readers) continue;
@@ -104,14 +113,17 @@ export class ConnectionManager {
 
   /** This node's figures, in the specification's shape. */
   getConnectionCount(): ConnectionStats {
-    let userConnections = 0;
-    for (const devices of this.#users.values()) userConnections += devices.size;
     return {
       total_users: this.#users.size,
-      total_user_connections: userConnections,
+      total_user_connections: this.#userConnections,
       total_admin_connections: this.#admins.size,
-      total_connections: userConnections + this.#admins.size,
+      total_connections: this.#userConnections + this.#admins.size,
     };
+  }
+
+  /** How many connections one user has on this node (both endpoints). */
+  countOf(userId: number): number {
+    return this.#perUser.get(userId) ?? 0;
   }
 
   /** Open connections of one user on this node (both endpoints). */
