@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findNginx, freePort, startCluster, type Cluster, type ClusterNode } from '../../../../scripts/cluster-lib.mjs';
 import { TEST_DATABASE_URL, freshPostgresSchema, postgresReachable, requireService } from '../testing/services.js';
-import { Producer, RecordingClient, RedisServer, TcpProxy, commandExists, sleep, until } from './test-support.js';
+import { Producer, RecordingClient, RedisServer, TcpProxy, commandExists, sleep, until, signInUsers } from './test-support.js';
 
 /** How long Redis stays unreachable or silent: short in CI; `HERALD_REDIS_OUTAGE_MS=30000` for the long version. */
 const REDIS_OUTAGE_MS = Number(process.env.HERALD_REDIS_OUTAGE_MS ?? 1500);
@@ -61,23 +61,8 @@ describe.runIf(ready)('cluster faults through nginx (3 nodes, Redis, PostgreSQL)
     });
     if (process.env.HERALD_CLUSTER_KEEP === '1') console.log(`cluster directory: ${cluster.dir}`);
 
-    const post = async (path: string, body: unknown, token?: string) => {
-      const res = await fetch(`${cluster.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify(body),
-      });
-      const json = (await res.json()) as Record<string, unknown>;
-      if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    };
-    const login = async (username: string, password: string) => String((await post('/api/v1/auth/login', { username, password })).access_token);
-    const adminToken = await login('admin', ADMIN_PASSWORD);
-    const alice = await post('/api/v1/users', { username: 'alice', password: 'alice-password-1' }, adminToken);
-    await post('/api/v1/users', { username: 'bob', password: 'bob-password-12' }, adminToken);
-    aliceId = Number(alice.id);
-    const aliceToken = await login('alice', 'alice-password-1');
-    const bobToken = await login('bob', 'bob-password-12');
+    const { adminToken, aliceId: alice, aliceToken, bobToken } = await signInUsers(cluster.url, ADMIN_PASSWORD);
+    aliceId = alice;
     for (let i = 0; i < 3; i++) clients.push(new RecordingClient(`admin-${i}`, cluster.wsUrl, adminToken, true));
     for (let i = 0; i < 3; i++) clients.push(new RecordingClient(`alice-${i}`, cluster.wsUrl, aliceToken, false));
     for (let i = 0; i < 2; i++) clients.push(new RecordingClient(`bob-${i}`, cluster.wsUrl, bobToken, false));

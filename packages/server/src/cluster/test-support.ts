@@ -349,16 +349,24 @@ export class RecordingClient {
   }
 }
 
-/** Sum of one Prometheus series (exact label text, e.g. `herald_ws_closes_total{code="4010"}`) over nodes. */
-export async function metricSum(urls: string[], series: string): Promise<number> {
-  let total = 0;
-  for (const url of urls) {
-    try {
-      const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-      for (const line of text.split('\n')) if (line.startsWith(`${series} `)) total += Number(line.slice(series.length + 1));
-    } catch {
-      /* a node that is down counts 0 */
-    }
-  }
-  return total;
+/**
+ * Signs in as `admin` through the cluster's URL and creates the two users the fault tests
+ * use (alice, bob); returns their tokens and alice's id.
+ */
+export async function signInUsers(baseUrl: string, adminPassword: string): Promise<{ adminToken: string; aliceId: number; aliceToken: string; bobToken: string }> {
+  const post = async (path: string, body: unknown, token?: string) => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const login = async (username: string, password: string) => String((await post('/api/v1/auth/login', { username, password })).access_token);
+  const adminToken = await login('admin', adminPassword);
+  const alice = await post('/api/v1/users', { username: 'alice', password: 'alice-password-1' }, adminToken);
+  await post('/api/v1/users', { username: 'bob', password: 'bob-password-12' }, adminToken);
+  return { adminToken, aliceId: Number(alice.id), aliceToken: await login('alice', 'alice-password-1'), bobToken: await login('bob', 'bob-password-12') };
 }
