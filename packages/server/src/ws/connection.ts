@@ -68,16 +68,26 @@ export class SharedFrame {
 }
 
 /**
- * Sockets corked during this turn of the event loop: when several messages are due for a
- * socket in one turn (a burst read from the broker in one chunk), they leave in one write.
+ * Sockets corked during this turn of the event loop, and connections holding live frames
+ * until its end: when several messages are due for a socket in one turn (a burst read from the
+ * broker in one chunk), they leave in one write; a single frame leaves in a plain write.
  */
 const corked: Socket[] = [];
-let uncorkScheduled = false;
+const holding: Connection[] = [];
+let endOfTurnScheduled = false;
 
-function uncorkAll(): void {
-  uncorkScheduled = false;
+function endOfTurn(): void {
+  endOfTurnScheduled = false;
+  for (let i = 0; i < holding.length; i++) holding[i].flushHeld();
+  holding.length = 0;
   for (let i = 0; i < corked.length; i++) corked[i].uncork();
   corked.length = 0;
+}
+
+function scheduleEndOfTurn(): void {
+  if (endOfTurnScheduled) return;
+  endOfTurnScheduled = true;
+  process.nextTick(endOfTurn);
 }
 
 /** Corks the socket until the end of this turn, so every frame due now leaves in one write. */
@@ -85,10 +95,7 @@ function corkForTurn(socket: Socket): void {
   if (socket.writableCorked !== 0) return;
   socket.cork();
   corked.push(socket);
-  if (!uncorkScheduled) {
-    uncorkScheduled = true;
-    process.nextTick(uncorkAll);
-  }
+  scheduleEndOfTurn();
 }
 
 /** The socket under a `ws` WebSocket (present while the connection is open). */
@@ -127,6 +134,8 @@ export class Connection {
   readonly #positions = new Map<string, number>();
   #pending: Pending[] = [];
   #coalesced = new Map<string, Buffer | string | SharedFrame>();
+  /** Live frames due on the socket at the end of this turn (see `endOfTurn`). */
+  #held: Buffer | Buffer[] | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
   /** The code the server closed with, if it started the close (a peer that never answers ends as 1006). */
@@ -207,7 +216,7 @@ export class Connection {
         timestamp: nowIso(),
       });
     }
-    const replayed = await this.#catchUp();
+    const replayed = await this.#catchUp(opening.heads);
     if (this.#state === 'live') {
       this.#sendJson({ type: MessageType.RESUMED, positions: this.positions, replayed, timestamp: nowIso() });
     }
@@ -247,12 +256,19 @@ export class Connection {
     void this.#catchUp();
   }
 
-  /** Replays from the store, then drains what arrived meanwhile; ends live. Returns the count replayed. */
-  async #catchUp(): Promise<number> {
+  /**
+   * Replays from the store, then drains what arrived meanwhile; ends live. Returns the count
+   * replayed. `heads` (read after this connection subscribed) spares the first round a query
+   * for every stream already at its head: anything newer arrives live.
+   */
+  async #catchUp(heads?: Record<string, { head: number }>): Promise<number> {
     let replayed = 0;
     try {
       for (let round = 0; ; round++) {
-        for (const stream of this.streams) replayed += await this.#replayStream(stream);
+        for (const stream of this.streams) {
+          const atHead = round === 0 && heads !== undefined && (this.#positions.get(stream) ?? 0) >= (heads[stream]?.head ?? 0);
+          if (!atHead) replayed += await this.#replayStream(stream);
+        }
         if (this.#state !== 'replaying') return replayed;
         const gap = this.#drainPending();
         if (!gap) break;
@@ -349,22 +365,46 @@ export class Connection {
       this.close(CloseCode.SLOW_CONSUMER, 'send buffer overflow; reconnect and resume');
       return;
     }
+    const socket = rawSocket(this.#ws);
     if (data instanceof SharedFrame) {
-      // The frame is already built: write it to the socket, as ws.send would after framing.
-      // Without compression ws writes synchronously, so order with its own frames is kept,
-      // and the bytes count in ws.bufferedAmount (the socket's writable length).
-      const socket = rawSocket(this.#ws);
-      if (socket !== null && socket.writable) {
-        corkForTurn(socket);
-        socket.write(data.frame);
-      } else this.#ws.send(data.payload, { binary: false });
+      // The frame is already built: it goes to the socket as ws.send would write it. Without
+      // compression ws writes synchronously, so order with its own frames is kept (held frames
+      // are flushed before any of them), and written bytes count in ws.bufferedAmount.
+      if (socket !== null && socket.writable) this.#hold(data.frame);
+      else this.#ws.send(data.payload, { binary: false });
     } else {
       // Opening messages (connected, snapshot, replay) and replies leave together too.
-      const socket = rawSocket(this.#ws);
+      this.flushHeld();
       if (socket !== null && socket.writable) corkForTurn(socket);
       this.#ws.send(data, { binary: false });
     }
     this.#host.onSent(type);
+  }
+
+  #hold(frame: Buffer): void {
+    const held = this.#held;
+    if (held === undefined) {
+      this.#held = frame;
+      holding.push(this);
+      scheduleEndOfTurn();
+    } else if (Array.isArray(held)) held.push(frame);
+    else this.#held = [held, frame];
+  }
+
+  /** Writes the frames held for this turn: one write whether one frame or many. @internal */
+  flushHeld(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    const socket = rawSocket(this.#ws);
+    if (socket === null || !socket.writable) return;
+    if (!Array.isArray(held)) {
+      socket.write(held);
+      return;
+    }
+    socket.cork();
+    for (const frame of held) socket.write(frame);
+    socket.uncork();
   }
 
   /** Sends a text frame outside the stream machinery (pong, stats, errors). */
@@ -426,6 +466,7 @@ export class Connection {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#setState('closing');
     this.#closeCode = code;
+    this.flushHeld();
     this.#ws.close(code, reason);
     const force = setTimeout(() => this.#ws.terminate(), 5000);
     force.unref();
