@@ -58,12 +58,21 @@ export async function stop(child, signal = 'SIGTERM', graceMs = 5000) {
 
 /** CPU time (user+system) of a process, in µs. */
 export function cpuUs(pid) {
+  const { user, kernel } = cpuSplitUs(pid);
+  return user + kernel;
+}
+
+/**
+ * CPU time of a process split into user space (utime) and the kernel (stime), in µs. On
+ * loopback the kernel time of a sender includes the receiver's TCP processing and wake-up.
+ */
+export function cpuSplitUs(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+    return { user: (Number(fields[11]) * 1e6) / CLK_TCK, kernel: (Number(fields[12]) * 1e6) / CLK_TCK };
   } catch {
-    return 0;
+    return { user: 0, kernel: 0 };
   }
 }
 

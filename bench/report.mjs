@@ -24,6 +24,8 @@ function fanoutTable(res, P) {
     ['smallMax', `fan-out ${P.small} sockets, ${P.burstSmall} msgs as fast as possible`],
   ]) {
     row(label, 'server CPU µs per delivery', (r) => r[key]?.cpuUsPerDelivery, 2);
+    row('', '… of which user space (the server\'s own code)', (r) => r[key]?.userUsPerDelivery, 2);
+    row('', '… of which kernel (socket writes, loopback TCP)', (r) => r[key]?.kernelUsPerDelivery, 2);
     if (key.endsWith('Max')) row('', 'deliveries/s', (r) => r[key]?.deliveriesPerSec, 0, false);
     row('', 'latency p50 ms', (r) => r[key]?.p50, 2);
     row('', 'latency p90 ms', (r) => r[key]?.p90, 2);
@@ -95,6 +97,36 @@ function targets(results) {
   return ['| target | measured (Herald vs reference) | |', '| --- | --- | --- |', ...out].join('\n');
 }
 
+/** For each target not met, what the measurements say limits it (generated from the same run). */
+function limits(results) {
+  const r = results.fanout ?? {};
+  const h = r.herald?.big;
+  const out = [];
+  const kernelBound = (ref, goal, name) => {
+    if (!h || !ref || h.cpuUsPerDelivery <= goal) return;
+    out.push(
+      `- **Fixed-rate CPU per delivery vs ${name}** (${f(h.cpuUsPerDelivery, 2)} vs ${f(ref.cpuUsPerDelivery, 2)} µs; goal ≤ ${f(goal, 2)}): ` +
+        `Herald's own code costs ${f(h.userUsPerDelivery, 2)} µs per delivery in user space against ${f(ref.userUsPerDelivery, 2)} µs for ${name} (${ratio(h.userUsPerDelivery, ref.userUsPerDelivery)}); ` +
+        `the kernel costs ${f(h.kernelUsPerDelivery, 2)} µs for Herald and ${f(ref.kernelUsPerDelivery, 2)} µs for ${name}: ${f((100 * h.kernelUsPerDelivery) / h.cpuUsPerDelivery, 0)} % of Herald's total. ` +
+        `At ${results.params.rateBig} msg/s one message is due per socket per turn, so each delivery is one write() of one frame, and on loopback the sender's system time also carries the receiving client's TCP processing and wake-up. ` +
+        (h.kernelUsPerDelivery >= goal
+          ? `The goal is below Herald's kernel cost alone: only fewer writes per delivery can reach it, i.e. holding messages back to send several per write, which adds latency (Herald batches when messages are due in the same turn: see the as-fast-as-possible rows).`
+          : `The remaining gap is the kernel cost that every server pays per write, plus Node's stream machinery per write (libuv request, Writable bookkeeping).`),
+    );
+  };
+  if (r.ws) kernelBound(r.ws.big, 0.8 * (r.ws.big?.cpuUsPerDelivery ?? 0), 'bare ws');
+  if (r.nchan) kernelBound(r.nchan.big, r.nchan.big?.cpuUsPerDelivery ?? 0, 'Nchan');
+  const one = results.cluster?.find((c) => c.nodes === 1);
+  const two = results.cluster?.find((c) => c.nodes === 2);
+  if (one && two && two.max.deliveriesPerSec < 1.7 * one.max.deliveriesPerSec) {
+    out.push(
+      `- **2 nodes vs 1** (${ratio(two.max.deliveriesPerSec, one.max.deliveriesPerSec)}): this machine has ${results.machine.cores} cores and core 1 runs the load generator, so both nodes share core 0 (server core use ${f(one.max.serverCoreUse, 2)} with one node, ${f(two.max.serverCoreUse, 2)} with two): a second node adds no CPU here. ` +
+        `What the table does show is the cost that decides scale-out on separate cores: CPU per delivery summed over all nodes is ${ratio(two.max.cpuUsPerDelivery, one.max.cpuUsPerDelivery)} one node's with two nodes (${f(two.max.cpuUsPerDelivery, 2)} vs ${f(one.max.cpuUsPerDelivery, 2)} µs).`,
+    );
+  }
+  return out;
+}
+
 export function report(results, { argv }) {
   const P = results.params;
   const m = results.machine;
@@ -118,6 +150,8 @@ export function report(results, { argv }) {
     '',
   );
   lines.push('## Targets (issue 8)', '', targets(results), '');
+  const limited = limits(results);
+  if (limited.length) lines.push('### What limits the targets not met', '', ...limited, '');
   if (results.fanout && Object.keys(results.fanout).length) {
     lines.push('## Fan-out, memory and connect: every target', '', '↓ lower is better, ↑ higher is better; ratios are Herald ÷ reference.', '', fanoutTable(results.fanout, P), '');
   }

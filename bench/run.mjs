@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { Redis } from 'ioredis';
-import { CORES, options, children, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, waitForPort, withChildren } from './lib.mjs';
+import { CORES, options, children, cpuSplitUs, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, waitForPort, withChildren } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -336,6 +336,7 @@ const startTarget = (kind) => (kind === 'herald' ? startHerald() : kind === 'nch
 // ---------- measurements ----------
 let nextSeq = 1;
 const serverCpu = (t) => sum(t.pids().map(cpuUs));
+const serverKernelCpu = (t) => sum(t.pids().map((pid) => cpuSplitUs(pid).kernel));
 const serverRss = (t) => sum(t.pids().map(rssBytes));
 
 async function waitDelivered(load, expected, timeoutMs) {
@@ -363,6 +364,7 @@ async function fanOut(t, load, { n, rate, pad = '' }) {
   const armed = (await load.stats()).armed;
   const expected = armed * n;
   const cpu0 = serverCpu(t);
+  const kernel0 = serverKernelCpu(t);
   const loadCpu0 = sum(load.pids().map(cpuUs));
   const start = now();
   const pending = [];
@@ -381,6 +383,7 @@ async function fanOut(t, load, { n, rate, pad = '' }) {
   const s = await load.stats();
   const elapsedMs = Math.max(s.lastRecvAt, published) - start;
   const cpu = serverCpu(t) - cpu0;
+  const kernel = serverKernelCpu(t) - kernel0;
   const loadCpu = sum(load.pids().map(cpuUs)) - loadCpu0;
   return {
     clients: armed,
@@ -397,6 +400,8 @@ async function fanOut(t, load, { n, rate, pad = '' }) {
     elapsedMs,
     deliveriesPerSec: (s.received / elapsedMs) * 1000,
     cpuUsPerDelivery: cpu / Math.max(1, s.received),
+    userUsPerDelivery: (cpu - kernel) / Math.max(1, s.received),
+    kernelUsPerDelivery: kernel / Math.max(1, s.received),
     serverCoreUse: cpu / 1000 / elapsedMs,
     loadCoreUse: loadCpu / 1000 / elapsedMs,
     rssMiB: serverRss(t) / 2 ** 20,
