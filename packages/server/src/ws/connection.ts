@@ -164,8 +164,10 @@ export class Connection {
     ws.on('pong', onWsPong);
     ws.on('close', onWsClose);
     const delay = Math.min(identity.expiresAt - Date.now(), MAX_TIMER_MS);
+    // Not unref'd: Node keeps the list of an unref'd timer (one list per distinct duration, so
+    // one per connection here) until its time comes even when cleared, which would hold memory
+    // for every closed connection for the rest of its token's lifetime. `cleanup` clears it.
     this.#expiryTimer = setTimeout(() => this.close(CloseCode.UNAUTHORIZED, 'token expired'), Math.max(delay, 0));
-    this.#expiryTimer.unref();
   }
 
   get state(): ConnectionState {
