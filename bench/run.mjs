@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Herald's benchmark suite (issue 8). `node bench/run.mjs` (quick, < 2 min) or `--full`.
-// Options: --targets=herald,ws,sio,nchan  --scenarios=fanout,cluster,resume,slow  --out=bench/RESULTS.md
+// Options: --targets=herald,ws,sio,nchan  --scenarios=fanout,cluster,hop,resume,slow  --out=bench/RESULTS.md
 // Only loopback addresses are used; every child process is killed on exit; the run has a hard deadline.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -24,7 +24,7 @@ const FULL = argv.includes('--full');
 options.nice = Number(opt('nice', '0'));
 if (options.nice !== 0) os.setPriority(options.nice);
 const TARGETS = opt('targets', 'herald,ws,sio,nchan').split(',');
-const SCENARIOS = opt('scenarios', FULL ? 'fanout,cluster,resume,slow' : 'fanout,resume').split(',');
+const SCENARIOS = opt('scenarios', FULL ? 'fanout,cluster,hop,resume,slow' : 'fanout,resume').split(',');
 const OUT = resolve(ROOT, opt('out', 'bench/RESULTS.md'));
 const SERVER_CORE = 0;
 const LOAD_CORE = CORES > 1 ? 1 : undefined;
@@ -32,8 +32,8 @@ const WORKERS = 4;
 const ADDRS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9'];
 
 const P = FULL
-  ? { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 20, burstSmall: 1000, rateBig: 5, secsBig: 10, burstBig: 100, storm: 10000, stormMsgs: [50, 50, 50] }
-  : { big: 4000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 4, burstSmall: 200, rateBig: 10, secsBig: 2, burstBig: 50, storm: 1000, stormMsgs: [20, 20, 20] };
+  ? { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 20, burstSmall: 1000, rateBig: 5, secsBig: 10, burstBig: 100, storm: 10000, stormMsgs: [50, 50, 50], hopClients: 100, hopRate: 20, hopSecs: 10 }
+  : { big: 4000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 4, burstSmall: 200, rateBig: 10, secsBig: 2, burstBig: 50, storm: 1000, stormMsgs: [20, 20, 20], hopClients: 100, hopRate: 20, hopSecs: 5 };
 for (const k of Object.keys(P)) if (opt(k) !== undefined && k !== 'stormMsgs') P[k] = Number(opt(k)); // e.g. --big=2000 for a smoke run
 
 const JWT_SECRET = randomBytes(32).toString('hex');

@@ -138,6 +138,57 @@ async function resumeStorm(ctx, P) {
   }
 }
 
+/**
+ * What the Redis hop adds: the same node, store and HTTP publish path (POST → store → broker →
+ * fan-out), once with the in-process broker and once through Redis (PUBLISH → the node's own
+ * subscription). Publish-to-receive latency is measured at a low rate on a few sockets, so it
+ * is the path's, not a fan-out loop's; the runs alternate to spread any drift of the machine.
+ */
+async function redisHop(ctx, P) {
+  const { log, Load } = ctx;
+  const n = P.hopRate * P.hopSecs;
+  const runs = [];
+  for (const broker of ['memory', 'redis', 'memory', 'redis']) {
+    const node = await ctx.startHerald({ name: `hop-${broker}-${runs.length}`, extraEnv: broker === 'memory' ? { REDIS_URL: '' } : {} });
+    const load = new Load();
+    try {
+      await load.init(node.client);
+      await load.connect(P.hopClients, 20);
+      await postNotifications(ctx, node.port, [0, 0, 0], 1); // warm-up (sequence 0 is not counted)
+      await sleep(500);
+      const base = ctx.nextSeq(n);
+      await load.all({ cmd: 'arm', base, count: n });
+      const armed = (await load.stats()).armed;
+      const start = now();
+      for (let i = 0; i < n; i++) {
+        const wait = start + (i * 1000) / P.hopRate - now();
+        if (wait > 1) await sleep(wait);
+        await postNotifications(ctx, node.port, [base + i], 1);
+      }
+      await ctx.waitDelivered(load, armed * n, 20000);
+      const s = await load.stats();
+      const r = { broker, clients: armed, messages: n, p50: s.p50, p90: s.p90, p99: s.p99, lost: s.lost, dups: s.dups };
+      log('hop', ctx.fmtObj(r));
+      runs.push(r);
+    } finally {
+      await load.exit();
+      await node.stop();
+    }
+  }
+  const of = (broker, key) => {
+    const xs = runs.filter((r) => r.broker === broker).map((r) => r[key]);
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  return {
+    clients: P.hopClients,
+    rate: P.hopRate,
+    secs: P.hopSecs,
+    runs,
+    memory: { p50: of('memory', 'p50'), p99: of('memory', 'p99') },
+    redis: { p50: of('redis', 'p50'), p99: of('redis', 'p99') },
+  };
+}
+
 async function slowConsumers(ctx, P, kind) {
   const { log, Load, fanOut, serverRss } = ctx;
   const n = 100;
@@ -182,6 +233,7 @@ export async function run({ results, SCENARIOS, P, ctx }) {
       await db?.drop().catch(() => undefined);
     }
   }
+  if (SCENARIOS.includes('hop')) results.hop = await redisHop(ctx, P);
   if (SCENARIOS.includes('resume')) results.resume = await resumeStorm(ctx, P);
   if (SCENARIOS.includes('slow')) {
     results.slow = [];
