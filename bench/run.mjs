@@ -248,7 +248,8 @@ async function startHerald({ name = 'herald', extraEnv = {}, dataDir, createUser
   }
   const listed = spawnSync(process.execPath, [cli, 'user', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8' }).stdout ?? '';
   const userId = Number(/^(\d+)\tbench\t/m.exec(listed)?.[1] ?? 1);
-  const nodeArgs = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  // BENCH_PROFILE=<dir>: a CPU profile of every Herald process; BENCH_NODE_ARGS: more Node flags (e.g. --trace-gc).
+  const nodeArgs = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const proc = start(name, process.execPath, [...nodeArgs, cli, 'serve'], { env, core, logDir: TMP });
   await waitForPort(port);
   const token = await adminToken(userId);
