@@ -113,7 +113,7 @@ function limits(results) {
         `At ${results.params.rateBig} msg/s one message is due per socket per turn, so each delivery is one write() of one frame, and on loopback the sender's system time also carries the receiving client's TCP processing and wake-up (Herald also pings every socket every 30 s and reads the pongs, which the references do not). ` +
         (h.kernelUsPerDelivery >= goal
           ? `The goal is below Herald's kernel cost alone: only fewer writes per delivery can reach it, i.e. holding messages back to send several per write, which adds latency (Herald batches when messages are due in the same turn: see the as-fast-as-possible rows).`
-          : `The remaining gap is the kernel cost that every server pays per write, plus Node's stream machinery per write (libuv request, Writable bookkeeping).`),
+          : `To reach it with the same kernel cost, Herald's user-space share would have to fall to ${f(goal - h.kernelUsPerDelivery, 2)} µs (${ratio(goal - h.kernelUsPerDelivery, ref.userUsPerDelivery)} of ${name}'s), below what ${name} itself spends per write in user space on a payload it never parses.`),
     );
   };
   if (r.ws) kernelBound(r.ws.big, 0.8 * (r.ws.big?.cpuUsPerDelivery ?? 0), 'bare ws');
@@ -122,14 +122,16 @@ function limits(results) {
   const two = results.cluster?.find((c) => c.nodes === 2);
   if (one && two && two.max.deliveriesPerSec < 1.7 * one.max.deliveriesPerSec) {
     out.push(
-      `- **2 nodes vs 1** (${ratio(two.max.deliveriesPerSec, one.max.deliveriesPerSec)}): this machine has ${results.machine.cores} cores and core 1 runs the load generator, so both nodes share core 0 (server core use ${f(one.max.serverCoreUse, 2)} with one node, ${f(two.max.serverCoreUse, 2)} with two): a second node adds no CPU here. ` +
+      `- **2 nodes vs 1** (${ratio(two.max.deliveriesPerSec, one.max.deliveriesPerSec)}): this machine has ${results.machine.cores} cores and core 1 runs the load generator, so both nodes share core 0: a second node adds no CPU here. In the as-fast-as-possible phase the servers used ${f(one.max.serverCoreUse, 2)} (one node) and ${f(two.max.serverCoreUse, 2)} (two) of their core, the load generator ${f(one.max.loadCoreUse, 2)} and ${f(two.max.loadCoreUse, 2)} of its own: the clients' core, not Herald's, is nearest its limit. ` +
         `What the table does show is the cost that decides scale-out on separate cores: CPU per delivery summed over all nodes is ${ratio(two.max.cpuUsPerDelivery, one.max.cpuUsPerDelivery)} one node's with two nodes (${f(two.max.cpuUsPerDelivery, 2)} vs ${f(one.max.cpuUsPerDelivery, 2)} µs).`,
     );
   }
   return out;
 }
 
-export function report(results, { argv }) {
+/** RESULTS.md from the raw figures (`results.argv`: the command line that produced them). */
+export function report(results) {
+  const argv = results.argv ?? [];
   const P = results.params;
   const m = results.machine;
   const lines = [];

@@ -488,7 +488,7 @@ async function main() {
     }
     return readFileSync('/proc/loadavg', 'utf8').split(' ')[0] + psi;
   };
-  const results = { fanout: {}, machine: versions(), started: started.toISOString(), full: FULL, params: P, loadStart: loadavg() };
+  const results = { argv, fanout: {}, machine: versions(), started: started.toISOString(), full: FULL, params: P, loadStart: loadavg() };
   if (SCENARIOS.includes('fanout')) for (const kind of TARGETS) results.fanout[kind] = await fanoutSuite(kind);
   const extra = await import('./scenarios.mjs').catch(() => undefined);
   if (extra) await extra.run({ results, SCENARIOS, P, FULL, ctx: { log, Load, startHerald, startTarget, ROOT, waitDelivered, fanOut, connectPhase, serverRss, serverCpu, httpRequest, SERVICE_KEY, TMP, redisUrl: () => redisUrl, nextSeq: (n) => { const b = nextSeq; nextSeq += n; return b; }, fmtObj } });
@@ -496,7 +496,7 @@ async function main() {
   results.loadEnd = loadavg();
   writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify(results, null, 2));
   const { report } = await import('./report.mjs');
-  writeFileSync(OUT, report(results, { argv: process.argv.slice(2) }));
+  writeFileSync(OUT, report(results));
   log(`wrote ${OUT}`);
   pub.disconnect();
   await stop(redis);
