@@ -75,10 +75,12 @@ export class SharedFrame {
 const corked: Socket[] = [];
 const holding: Connection[] = [];
 let endOfTurnScheduled = false;
+/** The module's own handle on a connection's held frames (not part of its public surface). */
+const FLUSH_HELD = Symbol('flushHeld');
 
 function endOfTurn(): void {
   endOfTurnScheduled = false;
-  for (let i = 0; i < holding.length; i++) holding[i].flushHeld();
+  for (let i = 0; i < holding.length; i++) holding[i][FLUSH_HELD]();
   holding.length = 0;
   for (let i = 0; i < corked.length; i++) corked[i].uncork();
   corked.length = 0;
@@ -376,7 +378,7 @@ export class Connection {
       else this.#ws.send(data.payload, { binary: false });
     } else {
       // Opening messages (connected, snapshot, replay) and replies leave together too.
-      this.flushHeld();
+      this[FLUSH_HELD]();
       if (socket !== null && socket.writable) corkForTurn(socket);
       this.#ws.send(data, { binary: false });
     }
@@ -393,8 +395,8 @@ export class Connection {
     else this.#held = [held, frame];
   }
 
-  /** Writes the frames held for this turn: one write whether one frame or many. @internal */
-  flushHeld(): void {
+  /** Writes the frames held for this turn: one write whether one frame or many. */
+  [FLUSH_HELD](): void {
     const held = this.#held;
     if (held === undefined) return;
     this.#held = undefined;
@@ -468,7 +470,7 @@ export class Connection {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#setState('closing');
     this.#closeCode = code;
-    this.flushHeld();
+    this[FLUSH_HELD]();
     this.#ws.close(code, reason);
     const force = setTimeout(() => this.#ws.terminate(), 5000);
     force.unref();
