@@ -3,9 +3,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 /** Prometheus metrics of one Herald node (own registry, so several apps can live in one process). */
 export class Metrics {
   readonly registry = new Registry();
-  /** Sends counted on the hot path in a plain map; the counter catches up when scraped. */
+  /** Sends counted on the hot path in a plain map since the last scrape; folded into the counter when scraped. */
   readonly #sent = new Map<string, number>();
-  readonly #reported = new Map<string, number>();
   readonly messagesSent: Counter<'type'>;
   readonly authFailures = new Counter({
     name: 'herald_auth_failures_total',
@@ -33,18 +32,14 @@ export class Metrics {
 
   constructor(count: () => { users: number; admins: number }) {
     const sent = this.#sent;
-    const reported = this.#reported;
     this.messagesSent = new Counter({
       name: 'herald_messages_sent_total',
       help: 'Messages written to WebSockets, by message type',
       labelNames: ['type'] as const,
       registers: [this.registry],
       collect() {
-        for (const [type, total] of sent) {
-          const delta = total - (reported.get(type) ?? 0);
-          if (delta > 0) this.inc({ type }, delta);
-          reported.set(type, total);
-        }
+        for (const [type, count] of sent) this.inc({ type }, count);
+        sent.clear();
       },
     });
     this.connections = new Gauge({
