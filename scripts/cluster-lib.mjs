@@ -90,7 +90,7 @@ export function renderNginxConf({ listen, upstreams, dir, maxFails = 3, failTime
     const replaced =
       replaceMarked(line, 'pid', `pid ${join(dir, 'nginx.pid')};`) ??
       replaceMarked(line, 'error_log', `error_log ${join(dir, 'error.log')} warn;`) ??
-      replaceMarked(line, 'access_log', accessLog ? `    access_log ${join(dir, 'access.log')};` : '    access_log off;') ??
+      replaceMarked(line, 'access_log', accessLog ? `    access_log ${join(dir, 'access.log')} herald;` : '    access_log off;') ??
       replaceMarked(
         line,
         'temp_paths',
