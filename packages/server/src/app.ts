@@ -164,7 +164,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     auth.forget(userId);
     const connections = manager.connectionsOf(userId);
     if (connections.length === 0) return;
-    const user = await store.findUserById(userId);
+    const user = await store.users.findById(userId);
     for (const conn of connections) {
       if (!user) conn.close(CloseCode.UNAUTHORIZED, 'user deleted');
       else if (conn.isAdmin && !user.is_admin) conn.close(CloseCode.FORBIDDEN, 'admin rights revoked');
@@ -181,7 +181,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   reporting.unref();
   await reportNode().catch(() => undefined);
   const prune = setInterval(() => {
-    store.prune(config.retentionDays * 86_400_000, config.retentionMaxPerStream).catch((err) => log.warn({ err }, 'retention prune failed'));
+    store.retention.prune(config.retentionDays * 86_400_000, config.retentionMaxPerStream).catch((err) => log.warn({ err }, 'retention prune failed'));
   }, 10 * 60_000);
   prune.unref();
 

@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       if (positionals[0] === 'list') {
-        const users = await withStore(config, (store) => store.listUsers());
+        const users = await withStore(config, (store) => store.users.list());
         for (const u of users) process.stdout.write(`${u.id}\t${u.username}\t${u.is_admin ? 'admin' : 'user'}\t${u.created_at}\n`);
         return 0;
       }
@@ -116,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
       if (!positionals[0]) throw new ConfigError('username', 'is required');
       const ttl = parseDuration(values.ttl ?? '15m', '--ttl');
       const token = await withStore(config, async (store, auth) => {
-        const user = await store.findUserByUsername(positionals[0]);
+        const user = await store.users.findByUsername(positionals[0]);
         if (!user) throw new ConfigError('username', `no user "${positionals[0]}"`);
         return auth.tokens.signAccess(user, ttl);
       });
@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { url: { type: 'string', default: `http://localhost:${config.port}` }, user: { type: 'string', default: 'admin' } } });
       const token = await withStore(config, async (store, auth) => {
-        const user = await store.findUserByUsername(values.user ?? 'admin');
+        const user = await store.users.findByUsername(values.user ?? 'admin');
         if (!user?.is_admin) throw new ConfigError('--user', `"${values.user}" is not an administrator in ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir}`);
         return auth.tokens.signAccess(user, 600);
       });

@@ -128,7 +128,7 @@ describe('notifications over HTTP', () => {
     await socket.waitFor((m) => m.type === 'system_message');
     await sleep(100);
     expect(socket.of('system_message')).toHaveLength(1);
-    expect((await herald.store.heads([`user:${carl.id}`]))[`user:${carl.id}`].head).toBe(1);
+    expect((await herald.store.streams.heads([`user:${carl.id}`]))[`user:${carl.id}`].head).toBe(1);
     socket.close();
   });
 

@@ -51,7 +51,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.get(
     '/api/v1/users',
     { preHandler: guards.admin, schema: { tags: ['users'], security: bearer, response: { 200: Type.Array(UserBody), ...errorResponses } } },
-    async () => auth.store.listUsers(),
+    async () => auth.store.users.list(),
   );
 
   app.post(
@@ -89,7 +89,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
       },
     },
     async (request) => {
-      const user = await auth.store.setAdmin(request.params.id, request.body.is_admin);
+      const user = await auth.store.users.setAdmin(request.params.id, request.body.is_admin);
       if (!user) throw notFound(`user ${request.params.id}`);
       await onUserChanged(user.id);
       return user;
@@ -109,7 +109,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
       },
     },
     async (request, reply) => {
-      if (!(await auth.store.deleteUser(request.params.id))) throw notFound(`user ${request.params.id}`);
+      if (!(await auth.store.users.delete(request.params.id))) throw notFound(`user ${request.params.id}`);
       await onUserChanged(request.params.id);
       return reply.status(204).send(null);
     },

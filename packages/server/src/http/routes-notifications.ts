@@ -43,7 +43,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       const target: Target = request.body.target ?? 'all';
       if (typeof target === 'number') {
         // The store being unreachable is a 503 like a failed write, not a 500: nothing was sent.
-        const user = await store.findUserById(target).catch(() => {
+        const user = await store.users.findById(target).catch(() => {
           throw unavailable('notification store unavailable; nothing was sent');
         });
         if (!user) throw notFound(`user ${target}`);
@@ -81,8 +81,8 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       const limit = request.query.limit ?? 20;
       const streams = streamsFor(user.id, user.is_admin);
       const [items, unread] = await Promise.all([
-        store.inbox(user.id, { streams, before: request.query.cursor, limit, unreadOnly: request.query.unread, types: request.query.type?.split(','), levels: request.query.level?.split(',') }),
-        store.unread(user.id, streams),
+        store.inbox.page(user.id, { streams, before: request.query.cursor, limit, unreadOnly: request.query.unread, types: request.query.type?.split(','), levels: request.query.level?.split(',') }),
+        store.inbox.unread(user.id, streams),
       ]);
       return {
         items: items.map((item) => ({ ...wireObject(item), read: item.read })) as never,

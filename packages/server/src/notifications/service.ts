@@ -76,10 +76,10 @@ export class NotificationService {
     let stored: StoredNotification;
     try {
       if (idempotencyKey !== undefined) {
-        const once = await this.#store.appendOnce(idempotencyKey, stream, type, payload);
+        const once = await this.#store.streams.appendOnce(idempotencyKey, stream, type, payload);
         if (once.replayed) return { stored: [once.stored], replayed: true };
         stored = once.stored;
-      } else stored = await this.#store.append(stream, type, payload);
+      } else stored = await this.#store.streams.append(stream, type, payload);
     } catch (error) {
       this.#log.error({ err: error, stream, type }, 'could not persist notification');
       throw new HttpError(503, 'ERR_UNAVAILABLE', 'notification store unavailable; the notification may or may not be stored (retry with the same Idempotency-Key)');
@@ -150,16 +150,16 @@ export class NotificationService {
   // ---- inbox and read state ----
 
   async unread(userId: number, isAdmin: boolean): Promise<UnreadState> {
-    return this.#store.unread(userId, streamsFor(userId, isAdmin));
+    return this.#store.inbox.unread(userId, streamsFor(userId, isAdmin));
   }
 
   /** Marks notifications read and tells every device of the user. Unknown or foreign ids are ignored. */
   async markRead(userId: number, isAdmin: boolean, ids: number[] | 'all'): Promise<ReadChange> {
     const streams = streamsFor(userId, isAdmin);
     let marked: number[] | 'all' = 'all';
-    if (ids === 'all') await this.#store.markAllRead(userId, streams);
-    else marked = await this.#store.markRead(userId, ids, streams);
-    const unread = await this.#store.unread(userId, streams);
+    if (ids === 'all') await this.#store.inbox.markAllRead(userId, streams);
+    else marked = await this.#store.inbox.markRead(userId, ids, streams);
+    const unread = await this.#store.inbox.unread(userId, streams);
     const change: ReadChange = { ids: marked, unread };
     await this.#publishText(
       userStream(userId),
