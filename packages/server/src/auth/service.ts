@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Store, User } from '../store/index.js';
-import { HttpError } from '../errors.js';
+import { conflict, invalid, unauthorized } from '../errors.js';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './passwords.js';
 import { TokenError, TokenService, type AccessClaims } from './tokens.js';
 
@@ -48,9 +48,9 @@ export class AuthService {
   }
 
   async createUser(username: string, password: string, isAdmin: boolean): Promise<User> {
-    if (!USERNAME.test(username)) throw new HttpError(400, 'ERR_VALIDATION', 'username must be 1-64 letters, digits, ".", "_" or "-"');
-    if (password.length < 8 || password.length > 256) throw new HttpError(400, 'ERR_VALIDATION', 'password must be 8-256 characters');
-    if (await this.store.users.findByUsername(username)) throw new HttpError(409, 'ERR_CONFLICT', `user "${username}" already exists`);
+    if (!USERNAME.test(username)) throw invalid('username must be 1-64 letters, digits, ".", "_" or "-"');
+    if (password.length < 8 || password.length > 256) throw invalid('password must be 8-256 characters');
+    if (await this.store.users.findByUsername(username)) throw conflict(`user "${username}" already exists`);
     return this.store.users.create(username, await hashPassword(password), isAdmin);
   }
 
@@ -58,7 +58,7 @@ export class AuthService {
   async login(username: string, password: string): Promise<LoginResult> {
     const user = await this.store.users.findByUsername(username);
     const ok = await verifyPassword(password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
-    if (!user || !ok) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'invalid username or password');
+    if (!user || !ok) throw unauthorized('invalid username or password');
     return this.#issue(user, randomUUID());
   }
 
@@ -68,15 +68,15 @@ export class AuthService {
     try {
       claims = await this.tokens.verifyRefresh(refreshToken);
     } catch (error) {
-      throw new HttpError(401, 'ERR_UNAUTHORIZED', error instanceof TokenError ? `refresh ${error.message}` : 'refresh token invalid');
+      throw unauthorized(error instanceof TokenError ? `refresh ${error.message}` : 'refresh token invalid');
     }
     const use = await this.store.users.useRefreshToken(claims.jti);
     if (!use.ok) {
       const reason = use.reason === 'reused' ? 'refresh token already used; sign in again' : `refresh token ${use.reason}`;
-      throw new HttpError(401, 'ERR_UNAUTHORIZED', reason);
+      throw unauthorized(reason);
     }
     const user = await this.store.users.findById(use.userId);
-    if (!user) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'user no longer exists');
+    if (!user) throw unauthorized('user no longer exists');
     return this.#issue(user, use.family);
   }
 

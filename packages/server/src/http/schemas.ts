@@ -1,7 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 export const ErrorBody = Type.Object(
-  { error: Type.String(), message: Type.String(), statusCode: Type.Integer() },
+  {
+    error: Type.String({ description: 'an ERR_* code' }),
+    message: Type.String(),
+    statusCode: Type.Integer(),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
   { $id: 'Error', description: 'Every error response' },
 );
 

@@ -11,7 +11,7 @@ import {
 } from '@herald/protocol';
 import type { Logger } from 'pino';
 import { channelFor, type Broker } from '../broker/index.js';
-import { HttpError } from '../errors.js';
+import { unavailable } from '../errors.js';
 import type { StoredNotification, Store, UnreadState } from '../store/index.js';
 import { ProgressBoard } from './progress.js';
 import { nowIso, readMeta, wireText } from './wire.js';
@@ -82,7 +82,7 @@ export class NotificationService {
       } else stored = await this.#store.streams.append(stream, type, payload);
     } catch (error) {
       this.#log.error({ err: error, stream, type }, 'could not persist notification');
-      throw new HttpError(503, 'ERR_UNAVAILABLE', 'notification store unavailable; the notification may or may not be stored (retry with the same Idempotency-Key)');
+      throw unavailable('notification store unavailable; the notification may or may not be stored (retry with the same Idempotency-Key)');
     }
     // Durable now: the answer does not wait for the broker (a stalled Redis would hold every
     // producer for its command timeout); a failed publish is repaired by catch-up from the store.
