@@ -29,6 +29,11 @@ export interface Delivery {
 export const streamOf = (target: Target): string =>
   target === 'admin' ? ADMIN_STREAM : target === 'all' ? BROADCAST_STREAM : userStream(target);
 
+/** What the service counts (`Metrics` on a node; nothing in `herald worker`). */
+export interface PublishMetrics {
+  countPublished(type: string, stream: string): void;
+}
+
 /** Read-state change, published on the user's stream channel so every device updates. */
 export interface ReadChange {
   ids: number[] | 'all';
@@ -44,13 +49,14 @@ export class NotificationService {
   readonly #store: Store;
   readonly #broker: Broker;
   readonly #log: Logger;
+  readonly #metrics: PublishMetrics | undefined;
   readonly #onProgressPayload = (payload: string) => this.#track(payload);
-  readonly sent = new Map<string, number>();
 
-  constructor(store: Store, broker: Broker, log: Logger) {
+  constructor(store: Store, broker: Broker, log: Logger, metrics?: PublishMetrics) {
     this.#store = store;
     this.#broker = broker;
     this.#log = log;
+    this.#metrics = metrics;
   }
 
   /** Follows the admins' channel to keep the in-flight progress board of this node. */
@@ -87,6 +93,7 @@ export class NotificationService {
     // Durable now: the answer does not wait for the broker (a stalled Redis would hold every
     // producer for its command timeout); a failed publish is repaired by catch-up from the store.
     void this.#publishText(stream, wireText(stored));
+    this.#metrics?.countPublished(type, stream);
     return { stored: [stored] };
   }
 

@@ -36,3 +36,14 @@ export class RetentionStore {
     return deleted;
   }
 }
+
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+/** Prunes every ten minutes until the returned function is called. */
+export function schedulePruning(retention: RetentionStore, maxAgeMs: number, maxPerStream: number, onError: (err: unknown) => void): () => void {
+  const timer = setInterval(() => {
+    retention.prune(maxAgeMs, maxPerStream).catch(onError);
+  }, PRUNE_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
