@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuthService } from '../auth/index.js';
 import { notFound } from '../errors.js';
 import type { Guards } from './guards.js';
-import { bearer, errorResponses, TokenPair, UserBody } from './schemas.js';
+import { bearer, CreateUserBody, errorResponses, SetAdminBody, TokenPair, UserBody } from './schemas.js';
 
 export interface AuthRouteDeps {
   auth: AuthService;
@@ -61,11 +61,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
       schema: {
         tags: ['users'],
         security: bearer,
-        body: Type.Object({
-          username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
-          password: Type.String({ minLength: 8, maxLength: 256 }),
-          is_admin: Type.Optional(Type.Boolean({ default: false })),
-        }),
+        body: CreateUserBody,
         response: { 201: UserBody, ...errorResponses, 409: errorResponses[400] },
       },
     },
@@ -84,7 +80,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
         summary: 'Grant or revoke admin; a revoked admin loses their admin sockets at once',
         security: bearer,
         params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
-        body: Type.Object({ is_admin: Type.Boolean() }),
+        body: SetAdminBody,
         response: { 200: UserBody, ...errorResponses },
       },
     },
