@@ -62,22 +62,41 @@ export function reconnectHint(reason: string): number | undefined {
 }
 
 /**
- * Error codes carried by `error` messages and JSON HTTP error bodies (`code` field).
+ * Error codes carried by `error` messages (`code` field) and JSON HTTP error bodies
+ * (`error` field). Stable: clients may branch on them. The server maps each one to an
+ * HTTP status in one place (`packages/server/src/http/errors.ts`).
  */
 export const ErrorCode = {
+  /** WebSocket: a text frame that looked like JSON did not parse. */
   INVALID_JSON: 'ERR_INVALID_JSON',
+  /** WebSocket: a command the server does not know. */
   UNKNOWN_COMMAND: 'ERR_UNKNOWN_COMMAND',
+  /** WebSocket: a known command with missing or malformed fields. */
   INVALID_COMMAND: 'ERR_INVALID_COMMAND',
+  /** WebSocket: binary frames are not part of the protocol. */
   BINARY_NOT_SUPPORTED: 'ERR_BINARY_NOT_SUPPORTED',
+  /** WebSocket: the `since` resume positions are malformed or ahead of the stream. */
   INVALID_SINCE: 'ERR_INVALID_SINCE',
+  /** Too many requests or messages; retry later (HTTP 429). */
   RATE_LIMITED: 'ERR_RATE_LIMITED',
+  /** The request does not match its schema or a domain rule (HTTP 400). */
   VALIDATION: 'ERR_VALIDATION',
+  /** No valid credentials: sign in or refresh the token (HTTP 401). */
   UNAUTHORIZED: 'ERR_UNAUTHORIZED',
+  /** Authenticated but not allowed (HTTP 403). */
   FORBIDDEN: 'ERR_FORBIDDEN',
+  /** No such route or resource (HTTP 404). */
   NOT_FOUND: 'ERR_NOT_FOUND',
+  /** The request conflicts with current state, e.g. a duplicate username (HTTP 409). */
   CONFLICT: 'ERR_CONFLICT',
+  /** A dependency (store, broker) is unreachable; retry (HTTP 503). */
   UNAVAILABLE: 'ERR_UNAVAILABLE',
+  /** A server fault; the details are in the server log only (HTTP 500). */
   INTERNAL: 'ERR_INTERNAL',
+  /** The request body or upload exceeds a configured limit (HTTP 413). */
+  TOO_LARGE: 'ERR_TOO_LARGE',
+  /** The request body has a content type the route does not accept (HTTP 415). */
+  UNSUPPORTED_MEDIA_TYPE: 'ERR_UNSUPPORTED_MEDIA_TYPE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -7,27 +7,31 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { CloseCode, type ConnectionStats } from '@herald/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { AuthService, TokenService, loadOrCreateSecret } from './auth/index.js';
-import { MemoryBroker, type Broker } from './broker/index.js';
+import { UserRevalidation } from './auth/revalidation.js';
+import type { AuthService, TokenService } from './auth/index.js';
+import type { Broker } from './broker/index.js';
+import { NodePresence } from './cluster/presence.js';
 import type { Config } from './config.js';
-import { authRoutes } from './http/routes-auth.js';
+import { createCore } from './core.js';
 import { registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { guards } from './http/guards.js';
+import { authRoutes } from './http/routes-auth.js';
 import { notificationRoutes } from './http/routes-notifications.js';
 import { opsRoutes } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
-import { CompatBridge, NotificationService } from './notifications/index.js';
-import { Store } from './store/index.js';
+import { CompatBridge, type NotificationService } from './notifications/index.js';
+import { Shutdown } from './shutdown.js';
+import type { Store } from './store/index.js';
+import { schedulePruning } from './store/retention.js';
 import { ConnectionManager, WebSocketGateway } from './ws/index.js';
 import type { TranscodeQueue, TranscodeReporter } from './transcode/index.js';
 import { NotifyingReporter, VideoService } from './transcode/service.js';
 import { videoRoutes } from './http/routes-videos.js';
 
-const CONTROL_CHANNEL = 'herald:control';
+export { createBroker, storeLocation } from './core.js';
 
 /** A running Herald node's parts, for the CLI, tests and embedding. */
 export interface Herald {
@@ -57,17 +61,6 @@ export interface BuildOptions {
   logStream?: { write(line: string): void };
 }
 
-function sumStats(all: ConnectionStats[]): ConnectionStats {
-  const total: ConnectionStats = { total_users: 0, total_user_connections: 0, total_admin_connections: 0, total_connections: 0 };
-  for (const s of all) {
-    total.total_users += s.total_users;
-    total.total_user_connections += s.total_user_connections;
-    total.total_admin_connections += s.total_admin_connections;
-    total.total_connections += s.total_connections;
-  }
-  return total;
-}
-
 /** Redacts query strings (tokens!) from logged URLs. */
 export function redactUrl(url: string | undefined): string {
   if (!url) return '';
@@ -75,10 +68,7 @@ export function redactUrl(url: string | undefined): string {
   return at === -1 ? url : `${url.slice(0, at)}?[redacted]`;
 }
 
-/** The store location from configuration: DATABASE_URL, or SQLite under DATA_DIR. */
-export function storeLocation(config: Config): string {
-  return config.databaseUrl ?? join(config.dataDir, 'herald.db');
-}
+// ---- transcode: the queue, and re-queueing jobs after a restart (moves to @herald/transcode) ----
 
 /**
  * The transcode queue from configuration: BullMQ when REDIS_URL is set (jobs survive in
@@ -105,22 +95,13 @@ export async function createQueue(config: Config, store: Store, reporter: Transc
   return queue;
 }
 
-export async function createBroker(config: Config): Promise<Broker> {
-  if (!config.redisUrl) return new MemoryBroker();
-  const { RedisBroker } = await import('./broker/redis.js');
-  return RedisBroker.connect(config.redisUrl, config.redisPrefix);
-}
+// ---- end transcode ----
 
-/**
- * Builds a Herald node without listening: store, broker, auth, connection manager,
- * notification service, HTTP routes and the WebSocket gateway, all closed by `close()`.
- */
-export async function buildApp(config: Config, options: BuildOptions = {}): Promise<Herald> {
-  const nodeId = config.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
-  const app = Fastify({
+function createHttp(config: Config, nodeId: string, logStream: BuildOptions['logStream']) {
+  return Fastify({
     logger: {
       level: config.logLevel,
-      ...(options.logStream ? { stream: options.logStream } : {}),
+      ...(logStream ? { stream: logStream } : {}),
       base: { node_id: nodeId },
       serializers: {
         req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
@@ -129,61 +110,41 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
+}
+
+/**
+ * The composition root: builds a Herald node without listening. Each part owns its start
+ * and stop; this function only creates them in order, wires them and closes them in reverse.
+ */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<Herald> {
+  const nodeId = config.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  const app = createHttp(config, nodeId, options.logStream);
   const log = app.log as unknown as Logger;
 
-  const store = options.store ?? (await Store.open(storeLocation(config)));
-  const broker = options.broker ?? (await createBroker(config));
-  const tokens = new TokenService(loadOrCreateSecret(config.jwtSecret, config.dataDir), config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds);
-  const auth = new AuthService(store, tokens);
+  const metrics = new Metrics();
+  const core = await createCore(config, { log, store: options.store, broker: options.broker, metrics });
+  const { store, broker, tokens, auth, notifications } = core;
   const manager = new ConnectionManager(broker, log);
-  const notifications = new NotificationService(store, broker, log);
-  const metrics = new Metrics(() => {
+  metrics.observeConnections(() => {
     const stats = manager.getConnectionCount();
     return { users: stats.total_user_connections, admins: stats.total_admin_connections };
   });
-  const NODE_TTL_MS = 6_000;
-  const reportNode = () => broker.reportNode(nodeId, manager.getConnectionCount(), NODE_TTL_MS);
-  let peers: { at: number; nodes: Promise<Record<string, ConnectionStats>> } | undefined;
-  /** Other nodes' figures are at most a second old; this node's are always live. */
-  const statsByNode = async (): Promise<Record<string, ConnectionStats>> => {
-    if (!peers || Date.now() - peers.at > 1000) peers = { at: Date.now(), nodes: broker.nodes().catch(() => ({})) };
-    return { ...(await peers.nodes), [nodeId]: manager.getConnectionCount() };
-  };
-  const stats = async (): Promise<ConnectionStats> => sumStats(Object.values(await statsByNode()));
+  const presence = new NodePresence(nodeId, broker, () => manager.getConnectionCount());
+  const stats = () => presence.stats();
   const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, stats });
-  let shuttingDown = false;
-
-  const onControl = (payload: string) => void revalidateUser(payload);
-  async function revalidateUser(payload: string): Promise<void> {
-    let userId: number;
-    try {
-      userId = Number((JSON.parse(payload) as { user_id?: unknown }).user_id);
-    } catch {
-      return;
-    }
-    auth.forget(userId);
-    const connections = manager.connectionsOf(userId);
-    if (connections.length === 0) return;
-    const user = await store.findUserById(userId);
-    for (const conn of connections) {
-      if (!user) conn.close(CloseCode.UNAUTHORIZED, 'user deleted');
-      else if (conn.isAdmin && !user.is_admin) conn.close(CloseCode.FORBIDDEN, 'admin rights revoked');
-    }
-  }
-
+  const revalidation = new UserRevalidation(broker, auth, store.users, manager);
   const compat = new CompatBridge(broker, notifications, log);
+  const shutdown = new Shutdown();
+
   await notifications.start();
   await compat.start();
   await manager.subscribeShared();
-  await broker.subscribe(CONTROL_CHANNEL, onControl);
+  await revalidation.start();
   manager.startHeartbeat(config.heartbeatIntervalMs);
-  const reporting = setInterval(() => void reportNode().catch(() => undefined), NODE_TTL_MS / 3);
-  reporting.unref();
-  await reportNode().catch(() => undefined);
-  const prune = setInterval(() => {
-    store.prune(config.retentionDays * 86_400_000, config.retentionMaxPerStream).catch((err) => log.warn({ err }, 'retention prune failed'));
-  }, 10 * 60_000);
-  prune.unref();
+  await presence.start();
+  const stopPruning = schedulePruning(store.retention, config.retentionDays * 86_400_000, config.retentionMaxPerStream, (err) =>
+    log.warn({ err }, 'retention prune failed'),
+  );
 
   await app.register(cors, {
     origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
@@ -204,18 +165,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     auth,
     guards: routeGuards,
     loginAttemptsPerMinute: config.loginAttemptsPerMinute,
-    onUserChanged: (userId) => broker.publish(CONTROL_CHANNEL, JSON.stringify({ type: 'user_changed', user_id: userId })),
+    onUserChanged: (userId) => revalidation.userChanged(userId),
   });
   await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
+  // ---- transcode (moves to @herald/transcode) ----
   const queue = options.queue ?? (await createQueue(config, store, new NotifyingReporter(store, notifications), log));
   const videos = new VideoService(store, queue, notifications, { uploadDir: join(config.dataDir, 'uploads') }, log);
   await app.register(videoRoutes, { videos, guards: routeGuards, maxUploadBytes: config.maxUploadBytes });
+  // ---- end transcode ----
   await app.register(opsRoutes, {
     metrics,
     nodeId,
     stats,
-    statsByNode,
-    isShuttingDown: () => shuttingDown,
+    statsByNode: () => presence.statsByNode(),
+    isShuttingDown: () => shutdown.active,
     checks: [
       { name: 'store', check: async () => (await store.ping(), { ok: true, detail: store.dialect }) },
       { name: 'broker', check: () => broker.health() },
@@ -227,27 +190,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
 
-  app.addHook('preClose', async () => {
-    shuttingDown = true;
-    gateway.stop();
-    manager.stopHeartbeat();
-    // Spread reconnects over a few seconds so the clients of a node do not stampede the others.
-    manager.closeAll(CloseCode.GOING_AWAY, () => `server shutting down; reconnect_after_ms=${500 + Math.floor(Math.random() * 4500)}`);
-    const deadline = Date.now() + Math.min(config.shutdownGraceMs, 5000);
-    while (manager.getConnectionCount().total_connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    for (const conn of manager.all()) conn.terminate();
-  });
+  app.addHook('preClose', () => shutdown.drain(gateway, manager, config.shutdownGraceMs));
   app.addHook('onClose', async () => {
-    clearInterval(prune);
-    clearInterval(reporting);
+    stopPruning();
     if (!options.queue) await queue.close().catch(() => undefined);
-    await broker.forgetNode(nodeId).catch(() => undefined);
+    await presence.stop();
     gateway.close();
-    await broker.unsubscribe(CONTROL_CHANNEL, onControl).catch(() => undefined);
+    await revalidation.stop();
     await notifications.stop().catch(() => undefined);
     await compat.stop().catch(() => undefined);
-    if (!options.broker) await broker.close();
-    if (!options.store) await store.close();
+    await core.close();
   });
 
   return {

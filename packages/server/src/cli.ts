@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { buildApp, createBroker, storeLocation } from './app.js';
-import { NotificationService } from './notifications/index.js';
-import { AuthService, TokenService, loadOrCreateSecret } from './auth/index.js';
+import { buildApp } from './app.js';
+import { MemoryBroker } from './broker/index.js';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.js';
-import { Store } from './store/index.js';
+import { createCore, type Core } from './core.js';
 
 const USAGE = `Usage: herald <command>
 
@@ -19,13 +18,22 @@ const USAGE = `Usage: herald <command>
 
 Configuration comes from environment variables; see README.md.`;
 
-async function withStore<T>(config: Config, fn: (store: Store, auth: AuthService) => Promise<T>): Promise<T> {
-  const store = await Store.open(storeLocation(config));
+async function logger(config: Config, role: string) {
+  const { default: pino } = await import('pino');
+  // stderr: stdout carries the commands' output (`herald token` is piped into scripts).
+  return pino({ level: config.logLevel, base: { role } }, pino.destination(2));
+}
+
+/**
+ * Runs an offline command (user, token, demo) against the core. It publishes nothing, so it
+ * does not join the cluster: an in-process broker stands in for Redis.
+ */
+async function withCore<T>(config: Config, fn: (core: Core) => Promise<T>): Promise<T> {
+  const core = await createCore(config, { log: await logger(config, 'cli'), broker: new MemoryBroker() });
   try {
-    const tokens = new TokenService(loadOrCreateSecret(config.jwtSecret, config.dataDir), config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds);
-    return await fn(store, new AuthService(store, tokens));
+    return await fn(core);
   } finally {
-    await store.close();
+    await core.close();
   }
 }
 
@@ -60,9 +68,8 @@ async function worker(config: Config): Promise<void> {
   if (!config.redisUrl) throw new ConfigError('REDIS_URL', 'herald worker needs Redis; the embedded default transcodes inside herald serve');
   const { default: pino } = await import('pino');
   const log = pino({ level: config.logLevel, base: { role: 'worker' } });
-  const store = await Store.open(storeLocation(config));
-  const broker = await createBroker(config);
-  const notifications = new NotificationService(store, broker, log);
+  const core = await createCore(config, { log });
+  const { store, notifications } = core;
   const { startWorker } = await import('./transcode/index.js');
   const { NotifyingReporter } = await import('./transcode/service.js');
   const running = await startWorker({
@@ -76,8 +83,7 @@ async function worker(config: Config): Promise<void> {
   log.info({ concurrency: config.transcodeConcurrency }, 'transcode worker started');
   const stop = async () => {
     await running.close();
-    await broker.close();
-    await store.close();
+    await core.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());
@@ -99,12 +105,12 @@ async function main(argv: string[]): Promise<number> {
       const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { password: { type: 'string' }, admin: { type: 'boolean', default: false } } });
       if (positionals[0] === 'add' && positionals[1]) {
         if (!values.password) throw new ConfigError('--password', 'is required');
-        const user = await withStore(config, (_s, auth) => auth.createUser(positionals[1], values.password!, values.admin ?? false));
+        const user = await withCore(config, ({ auth }) => auth.createUser(positionals[1], values.password!, values.admin ?? false));
         process.stdout.write(`created user ${user.username} (id ${user.id}${user.is_admin ? ', admin' : ''})\n`);
         return 0;
       }
       if (positionals[0] === 'list') {
-        const users = await withStore(config, (store) => store.listUsers());
+        const users = await withCore(config, ({ store }) => store.users.list());
         for (const u of users) process.stdout.write(`${u.id}\t${u.username}\t${u.is_admin ? 'admin' : 'user'}\t${u.created_at}\n`);
         return 0;
       }
@@ -115,8 +121,8 @@ async function main(argv: string[]): Promise<number> {
       const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { ttl: { type: 'string', default: '15m' } } });
       if (!positionals[0]) throw new ConfigError('username', 'is required');
       const ttl = parseDuration(values.ttl ?? '15m', '--ttl');
-      const token = await withStore(config, async (store, auth) => {
-        const user = await store.findUserByUsername(positionals[0]);
+      const token = await withCore(config, async ({ store, auth }) => {
+        const user = await store.users.findByUsername(positionals[0]);
         if (!user) throw new ConfigError('username', `no user "${positionals[0]}"`);
         return auth.tokens.signAccess(user, ttl);
       });
@@ -128,8 +134,8 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     case 'demo': {
       const { values } = parseArgs({ args: rest, options: { url: { type: 'string', default: `http://localhost:${config.port}` }, user: { type: 'string', default: 'admin' } } });
-      const token = await withStore(config, async (store, auth) => {
-        const user = await store.findUserByUsername(values.user ?? 'admin');
+      const token = await withCore(config, async ({ store, auth }) => {
+        const user = await store.users.findByUsername(values.user ?? 'admin');
         if (!user?.is_admin) throw new ConfigError('--user', `"${values.user}" is not an administrator in ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir}`);
         return auth.tokens.signAccess(user, 600);
       });

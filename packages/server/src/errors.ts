@@ -1,8 +1,35 @@
 import { ErrorCode } from '@herald/protocol';
 
 /**
- * An error that reaches the client as an HTTP status with a JSON body
- * `{ error: <code>, message, statusCode }`.
+ * A domain error: a stable code from `ErrorCode` (@herald/protocol), a message for people,
+ * and optional details for programs. Services throw it without knowing about HTTP; the
+ * HTTP status of each code is decided in one place, `http/errors.ts`.
+ *
+ * @example
+ * throw new HeraldError(ErrorCode.CONFLICT, `user "${name}" already exists`);
+ */
+export class HeraldError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HeraldError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export const notFound = (what: string) => new HeraldError(ErrorCode.NOT_FOUND, `${what} not found`);
+export const forbidden = (why: string) => new HeraldError(ErrorCode.FORBIDDEN, why);
+export const unauthorized = (why: string) => new HeraldError(ErrorCode.UNAUTHORIZED, why);
+export const unavailable = (why: string) => new HeraldError(ErrorCode.UNAVAILABLE, why);
+export const invalid = (why: string) => new HeraldError(ErrorCode.VALIDATION, why);
+export const conflict = (why: string) => new HeraldError(ErrorCode.CONFLICT, why);
+
+/**
+ * An error with an explicit HTTP status and a free-form code.
+ * @deprecated Kept only for `transcode/**` until it throws `HeraldError`; new code throws `HeraldError`.
  */
 export class HttpError extends Error {
   constructor(
@@ -14,8 +41,3 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 }
-
-export const notFound = (what: string) => new HttpError(404, ErrorCode.NOT_FOUND, `${what} not found`);
-export const forbidden = (why: string) => new HttpError(403, ErrorCode.FORBIDDEN, why);
-export const unauthorized = (why: string) => new HttpError(401, ErrorCode.UNAUTHORIZED, why);
-export const unavailable = (why: string) => new HttpError(503, ErrorCode.UNAVAILABLE, why);

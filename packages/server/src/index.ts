@@ -1,4 +1,5 @@
 export { buildApp, redactUrl, storeLocation, createBroker, type Herald, type BuildOptions } from './app.js';
+export { createCore, type Core, type CoreOptions } from './core.js';
 export { loadConfig, ConfigError, parseDuration, type Config } from './config.js';
 export { ConnectionManager, Connection, WebSocketGateway } from './ws/index.js';
 export { NotificationService, type Target } from './notifications/index.js';

@@ -1,3 +1,4 @@
+import { ADMIN_STREAM, BROADCAST_STREAM } from '@herald/protocol';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of one Herald node (own registry, so several apps can live in one process). */
@@ -20,18 +21,30 @@ export class Metrics {
   });
   readonly published = new Counter({
     name: 'herald_notifications_published_total',
-    help: 'Notifications published, by type',
-    labelNames: ['type'] as const,
+    help: 'Notifications stored and published by this node, by type and stream (user streams counted together)',
+    labelNames: ['type', 'stream'] as const,
     registers: [this.registry],
   });
   readonly connections: Gauge<'kind'>;
+  #count: () => { users: number; admins: number } = () => ({ users: 0, admins: 0 });
 
   countSent(type: string): void {
     this.#sent.set(type, (this.#sent.get(type) ?? 0) + 1);
   }
 
-  constructor(count: () => { users: number; admins: number }) {
+  /** Counts a notification made durable and handed to the broker (not an idempotent replay). */
+  countPublished(type: string, stream: string): void {
+    this.published.inc({ type, stream: stream === ADMIN_STREAM || stream === BROADCAST_STREAM ? stream : 'user' });
+  }
+
+  /** Where the connection gauge reads its figures (the connection manager, once it exists). */
+  observeConnections(count: () => { users: number; admins: number }): void {
+    this.#count = count;
+  }
+
+  constructor() {
     const sent = this.#sent;
+    const count = () => this.#count();
     this.messagesSent = new Counter({
       name: 'herald_messages_sent_total',
       help: 'Messages written to WebSockets, by message type',

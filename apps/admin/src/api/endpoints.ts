@@ -1,5 +1,5 @@
 import type { Api } from './http.js';
-import type { InboxPage, Level, Preset, StatsByNode, Target, TranscodeStatusBody, User, Video } from './types.js';
+import type { CreateUserBody, InboxPage, Preset, PublishAccepted, PublishBody, StatsByNode, TranscodeStatusBody, Unread, User, Video } from './types.js';
 
 /** Every API call the console makes, by resource; thin over `Api` so pages stay declarative. */
 export function endpointsOf(api: Api) {
@@ -8,16 +8,15 @@ export function endpointsOf(api: Api) {
 
     inbox: (query: { cursor?: number; limit?: number; unread?: boolean; type?: string }) =>
       api.get<InboxPage>('/api/v1/notifications', query),
-    markRead: (id: number) => api.post<{ unread_count: number }>(`/api/v1/notifications/${id}/read`),
-    markAllRead: () => api.post<{ unread_count: number }>('/api/v1/notifications/read-all'),
-    broadcast: (body: { message: string; level: Level; target: Target }) =>
-      api.post<{ ids: number[]; stream: string; offset: number }>('/api/v1/notifications', body),
+    markRead: (id: number) => api.post<Unread>(`/api/v1/notifications/${id}/read`),
+    markAllRead: () => api.post<Unread>('/api/v1/notifications/read-all'),
+    broadcast: (body: PublishBody) => api.post<PublishAccepted>('/api/v1/notifications', body),
 
     users: async () => {
       const body = await api.get<User[] | { items: User[] }>('/api/v1/users');
       return Array.isArray(body) ? body : body.items;
     },
-    createUser: (body: { username: string; password: string; is_admin: boolean }) => api.post<User>('/api/v1/users', body),
+    createUser: (body: CreateUserBody) => api.post<User>('/api/v1/users', body),
     setAdmin: (id: number, isAdmin: boolean) => api.patch<User>(`/api/v1/users/${id}`, { is_admin: isAdmin }),
 
     presets: async () => (await api.get<{ presets: Preset[] }>('/api/v1/transcode/presets')).presets,

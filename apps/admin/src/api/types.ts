@@ -1,24 +1,40 @@
-import type { ConnectionStats, Level } from '@herald/protocol';
-import type { SessionUser } from '../auth/session.js';
+// The console's API types. The hub's bodies (users, inbox, publish, stats) are derived from the
+// server's TypeBox schemas (packages/server/src/http/schemas.ts), imported type-only: nothing of
+// the server is bundled, and `npm run typecheck -w apps/admin` fails when a schema changes in a
+// way the console does not follow.
+import type { ConnectionStats } from '@herald/protocol';
+import type {
+  CreateUserBodyT,
+  InboxPageT,
+  LevelT,
+  NotificationBodyT,
+  PublishAcceptedT,
+  PublishBodyT,
+  StatsBodyT,
+  TargetT,
+  UnreadBodyT,
+  UserBodyT,
+} from '@herald/server/schemas';
 
-export type { ConnectionStats, Level };
+export type { ConnectionStats };
 
-export type User = SessionUser & { created_at?: string };
-
-export interface StatsByNode extends ConnectionStats {
-  nodes?: Record<string, ConnectionStats>;
-}
+export type Level = LevelT;
+export type Target = TargetT;
+export type User = UserBodyT;
+export type StatsByNode = StatsBodyT;
+export type Unread = UnreadBodyT;
+export type PublishBody = PublishBodyT;
+export type PublishAccepted = PublishAcceptedT;
+export type CreateUserBody = CreateUserBodyT;
 
 export type NotificationType = 'system_message' | 'transcode_complete' | 'transcode_failed';
 
-/** One inbox entry: the wire message plus its id, stream position and read state. */
-export interface InboxItem {
-  id: number;
+/**
+ * One inbox entry: id, stream position and read state (from the schema), plus the wire
+ * fields of the persisted message types, which the schema passes through unchecked.
+ */
+export type InboxItem = NotificationBodyT & {
   type: NotificationType | string;
-  stream: string;
-  offset: number;
-  timestamp: string;
-  read: boolean;
   message?: string;
   level?: Level;
   video_id?: number;
@@ -26,13 +42,12 @@ export interface InboxItem {
   format_type?: string;
   file_size?: number;
   error?: string;
-}
+};
 
-export interface InboxPage {
-  items: InboxItem[];
-  next_cursor: number | null;
-  unread_count: number;
-}
+export type InboxPage = Omit<InboxPageT, 'items'> & { items: InboxItem[] };
+
+// ---- videos and transcoding: still written by hand. Their schemas live with the transcode
+// routes, which are moving to their own package; derive these from there once it exports them.
 
 export type VideoStatus = 'uploaded' | 'queued' | 'processing' | 'retrying' | 'completed' | 'failed' | 'cancelled';
 
@@ -74,5 +89,3 @@ export interface Preset {
   label: string;
   available: boolean;
 }
-
-export type Target = 'all' | 'admin' | number;

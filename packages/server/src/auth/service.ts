@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Store, User } from '../store/index.js';
-import { HttpError } from '../errors.js';
+import { conflict, invalid, unauthorized } from '../errors.js';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './passwords.js';
 import { TokenError, TokenService, type AccessClaims } from './tokens.js';
 
@@ -40,7 +40,7 @@ export class AuthService {
   async #user(id: number): Promise<User | undefined> {
     const cached = this.#users.get(id);
     if (cached && Date.now() - cached.at < USER_CACHE_TTL_MS) return cached.user;
-    const user = await this.store.findUserById(id);
+    const user = await this.store.users.findById(id);
     if (this.#users.size >= USER_CACHE_MAX) this.#users.clear();
     if (user) this.#users.set(id, { user, at: Date.now() });
     else this.#users.delete(id);
@@ -48,17 +48,17 @@ export class AuthService {
   }
 
   async createUser(username: string, password: string, isAdmin: boolean): Promise<User> {
-    if (!USERNAME.test(username)) throw new HttpError(400, 'ERR_VALIDATION', 'username must be 1-64 letters, digits, ".", "_" or "-"');
-    if (password.length < 8 || password.length > 256) throw new HttpError(400, 'ERR_VALIDATION', 'password must be 8-256 characters');
-    if (await this.store.findUserByUsername(username)) throw new HttpError(409, 'ERR_CONFLICT', `user "${username}" already exists`);
-    return this.store.createUser(username, await hashPassword(password), isAdmin);
+    if (!USERNAME.test(username)) throw invalid('username must be 1-64 letters, digits, ".", "_" or "-"');
+    if (password.length < 8 || password.length > 256) throw invalid('password must be 8-256 characters');
+    if (await this.store.users.findByUsername(username)) throw conflict(`user "${username}" already exists`);
+    return this.store.users.create(username, await hashPassword(password), isAdmin);
   }
 
   /** Checks credentials; wrong username and wrong password are indistinguishable. */
   async login(username: string, password: string): Promise<LoginResult> {
-    const user = await this.store.findUserByUsername(username);
+    const user = await this.store.users.findByUsername(username);
     const ok = await verifyPassword(password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
-    if (!user || !ok) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'invalid username or password');
+    if (!user || !ok) throw unauthorized('invalid username or password');
     return this.#issue(user, randomUUID());
   }
 
@@ -68,15 +68,15 @@ export class AuthService {
     try {
       claims = await this.tokens.verifyRefresh(refreshToken);
     } catch (error) {
-      throw new HttpError(401, 'ERR_UNAUTHORIZED', error instanceof TokenError ? `refresh ${error.message}` : 'refresh token invalid');
+      throw unauthorized(error instanceof TokenError ? `refresh ${error.message}` : 'refresh token invalid');
     }
-    const use = await this.store.useRefreshToken(claims.jti);
+    const use = await this.store.users.useRefreshToken(claims.jti);
     if (!use.ok) {
       const reason = use.reason === 'reused' ? 'refresh token already used; sign in again' : `refresh token ${use.reason}`;
-      throw new HttpError(401, 'ERR_UNAUTHORIZED', reason);
+      throw unauthorized(reason);
     }
-    const user = await this.store.findUserById(use.userId);
-    if (!user) throw new HttpError(401, 'ERR_UNAUTHORIZED', 'user no longer exists');
+    const user = await this.store.users.findById(use.userId);
+    if (!user) throw unauthorized('user no longer exists');
     return this.#issue(user, use.family);
   }
 
@@ -90,10 +90,10 @@ export class AuthService {
 
   /** Creates `admin` on first start when no administrator exists. Returns a generated password, if any. */
   async ensureAdmin(configuredPassword: string | undefined): Promise<{ created: boolean; password?: string }> {
-    if ((await this.store.countAdmins()) > 0) return { created: false };
-    const existing = await this.store.findUserByUsername('admin');
+    if ((await this.store.users.countAdmins()) > 0) return { created: false };
+    const existing = await this.store.users.findByUsername('admin');
     if (existing) {
-      await this.store.setAdmin(existing.id, true);
+      await this.store.users.setAdmin(existing.id, true);
       return { created: false };
     }
     const password = configuredPassword ?? randomBytes(12).toString('base64url');
@@ -104,7 +104,7 @@ export class AuthService {
   async #issue(user: User, family: string): Promise<LoginResult> {
     const access = await this.tokens.signAccess(user);
     const refresh = await this.tokens.signRefresh(user.id, family);
-    await this.store.saveRefreshToken(refresh.jti, user.id, family, refresh.expiresAt);
+    await this.store.users.saveRefreshToken(refresh.jti, user.id, family, refresh.expiresAt);
     return {
       access_token: access,
       refresh_token: refresh.token,

@@ -1,10 +1,49 @@
 import { ErrorCode } from '@herald/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { HttpError } from '../errors.js';
+import { HeraldError, HttpError } from '../errors.js';
 
-/** Every error leaves as `{ error: ERR_*, message, statusCode }`; nothing leaks a stack. */
+/**
+ * The HTTP status of every error code: the one place where domain errors meet HTTP.
+ * Codes that only travel over the WebSocket (bad commands, `since`) answer 400 should
+ * they ever reach HTTP.
+ */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  [ErrorCode.INVALID_JSON]: 400,
+  [ErrorCode.UNKNOWN_COMMAND]: 400,
+  [ErrorCode.INVALID_COMMAND]: 400,
+  [ErrorCode.BINARY_NOT_SUPPORTED]: 400,
+  [ErrorCode.INVALID_SINCE]: 400,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.VALIDATION]: 400,
+  [ErrorCode.UNAUTHORIZED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.UNAVAILABLE]: 503,
+  [ErrorCode.INTERNAL]: 500,
+  [ErrorCode.TOO_LARGE]: 413,
+  [ErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
+};
+
+/** The code for a 4xx that Fastify or one of its plugins raised with a status only. */
+function codeOfStatus(status: number): ErrorCode {
+  if (status === 429) return ErrorCode.RATE_LIMITED;
+  if (status === 413) return ErrorCode.TOO_LARGE;
+  if (status === 415) return ErrorCode.UNSUPPORTED_MEDIA_TYPE;
+  return ErrorCode.VALIDATION;
+}
+
+/** Every error leaves as `{ error: ERR_*, message, statusCode }` (plus `details` when given); nothing leaks a stack. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+  app.setErrorHandler((error: FastifyError | HeraldError | HttpError, request, reply) => {
+    if (error instanceof HeraldError) {
+      const statusCode = HTTP_STATUS[error.code] ?? 500;
+      if (statusCode === 500) {
+        request.log.error({ err: error }, 'request failed');
+        return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal server error', statusCode: 500 });
+      }
+      return reply.status(statusCode).send({ error: error.code, message: error.message, statusCode, ...(error.details ? { details: error.details } : {}) });
+    }
     if (error instanceof HttpError) {
       return reply.status(error.statusCode).send({ error: error.code, message: error.message, statusCode: error.statusCode });
     }
@@ -17,8 +56,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       request.log.error({ err: error }, 'request failed');
       return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal server error', statusCode: 500 });
     }
-    const code = status === 429 ? ErrorCode.RATE_LIMITED : status === 413 ? 'ERR_TOO_LARGE' : status === 415 ? 'ERR_UNSUPPORTED_MEDIA_TYPE' : ErrorCode.VALIDATION;
-    return reply.status(status).send({ error: code, message: error.message, statusCode: status });
+    return reply.status(status).send({ error: codeOfStatus(status), message: error.message, statusCode: status });
   });
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({ error: ErrorCode.NOT_FOUND, message: `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, statusCode: 404 });

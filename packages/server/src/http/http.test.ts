@@ -128,7 +128,7 @@ describe('notifications over HTTP', () => {
     await socket.waitFor((m) => m.type === 'system_message');
     await sleep(100);
     expect(socket.of('system_message')).toHaveLength(1);
-    expect((await herald.store.heads([`user:${carl.id}`]))[`user:${carl.id}`].head).toBe(1);
+    expect((await herald.store.streams.heads([`user:${carl.id}`]))[`user:${carl.id}`].head).toBe(1);
     socket.close();
   });
 
@@ -172,6 +172,29 @@ describe('operations', () => {
     const docs = await call('GET', '/docs/json');
     expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/api/v1/auth/login', '/api/v1/notifications', '/api/v1/ws/stats']));
     expect((await call('GET', '/api/v1/nope')).body).toMatchObject({ error: 'ERR_NOT_FOUND' });
+  });
+
+  it('counts each stored notification once in herald_notifications_published_total, by type and stream', async () => {
+    const published = async () => {
+      const text = (await call('GET', '/metrics')).body as string;
+      const read = (labels: string) => Number(new RegExp(`herald_notifications_published_total\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
+      return {
+        broadcast: read('type="system_message",stream="broadcast"'),
+        user: read('type="system_message",stream="user"'),
+        admins: read('type="transcode_failed",stream="admins"'),
+        progress: text.includes('herald_notifications_published_total{type="transcode_progress"'),
+      };
+    };
+    const before = await published();
+    const send = () => call('POST', '/api/v1/notifications', { token: SERVICE_KEY, body: { message: 'counted once' }, headers: { 'idempotency-key': 'metrics-once' } });
+    expect((await send()).status).toBe(202);
+    expect((await send()).headers.get('idempotent-replayed')).toBe('true');
+    await herald.notifications.notifySystemMessage('to alice', 'info', alice.id);
+    await herald.notifications.notifyTranscodeProgress(7, 'processing', 10, 'ephemeral, not stored');
+    await herald.notifications.notifyTranscodeFailed(7, 'clip', 'boom');
+    const after = await published();
+    expect({ broadcast: after.broadcast - before.broadcast, user: after.user - before.user, admins: after.admins - before.admins }).toEqual({ broadcast: 1, user: 1, admins: 1 });
+    expect(after.progress).toBe(false);
   });
 
   it('answers CORS preflights for allowed origins only', async () => {

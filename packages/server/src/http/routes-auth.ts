@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuthService } from '../auth/index.js';
 import { notFound } from '../errors.js';
 import type { Guards } from './guards.js';
-import { bearer, errorResponses, TokenPair, UserBody } from './schemas.js';
+import { bearer, CreateUserBody, errorResponses, SetAdminBody, TokenPair, UserBody } from './schemas.js';
 
 export interface AuthRouteDeps {
   auth: AuthService;
@@ -51,7 +51,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.get(
     '/api/v1/users',
     { preHandler: guards.admin, schema: { tags: ['users'], security: bearer, response: { 200: Type.Array(UserBody), ...errorResponses } } },
-    async () => auth.store.listUsers(),
+    async () => auth.store.users.list(),
   );
 
   app.post(
@@ -61,11 +61,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
       schema: {
         tags: ['users'],
         security: bearer,
-        body: Type.Object({
-          username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
-          password: Type.String({ minLength: 8, maxLength: 256 }),
-          is_admin: Type.Optional(Type.Boolean({ default: false })),
-        }),
+        body: CreateUserBody,
         response: { 201: UserBody, ...errorResponses, 409: errorResponses[400] },
       },
     },
@@ -84,12 +80,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
         summary: 'Grant or revoke admin; a revoked admin loses their admin sockets at once',
         security: bearer,
         params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
-        body: Type.Object({ is_admin: Type.Boolean() }),
+        body: SetAdminBody,
         response: { 200: UserBody, ...errorResponses },
       },
     },
     async (request) => {
-      const user = await auth.store.setAdmin(request.params.id, request.body.is_admin);
+      const user = await auth.store.users.setAdmin(request.params.id, request.body.is_admin);
       if (!user) throw notFound(`user ${request.params.id}`);
       await onUserChanged(user.id);
       return user;
@@ -109,7 +105,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
       },
     },
     async (request, reply) => {
-      if (!(await auth.store.deleteUser(request.params.id))) throw notFound(`user ${request.params.id}`);
+      if (!(await auth.store.users.delete(request.params.id))) throw notFound(`user ${request.params.id}`);
       await onUserChanged(request.params.id);
       return reply.status(204).send(null);
     },

@@ -5,7 +5,7 @@ import { notFound, unavailable } from '../errors.js';
 import { wireObject, type NotificationService, type Target } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
-import { bearer, errorResponses, Level as LevelSchema, NotificationBody, Target as TargetSchema, UnreadBody } from './schemas.js';
+import { bearer, errorResponses, InboxPage, PublishAccepted, PublishBody, UnreadBody } from './schemas.js';
 
 export interface NotificationRouteDeps {
   notifications: NotificationService;
@@ -25,25 +25,15 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
         summary: 'Send a system_message (admin token or HERALD_SERVICE_KEY); retry safely with an Idempotency-Key',
         security: bearer,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
-        body: Type.Object(
-          {
-            message: Type.String({ minLength: 1, maxLength: 2000 }),
-            level: Type.Optional(LevelSchema),
-            target: Type.Optional(TargetSchema),
-          },
-          { additionalProperties: false },
-        ),
-        response: {
-          202: Type.Object({ ids: Type.Array(Type.Integer()), stream: Type.String(), offset: Type.Integer() }),
-          ...errorResponses,
-        },
+        body: PublishBody,
+        response: { 202: PublishAccepted, ...errorResponses },
       },
     },
     async (request, reply) => {
       const target: Target = request.body.target ?? 'all';
       if (typeof target === 'number') {
         // The store being unreachable is a 503 like a failed write, not a 500: nothing was sent.
-        const user = await store.findUserById(target).catch(() => {
+        const user = await store.users.findById(target).catch(() => {
           throw unavailable('notification store unavailable; nothing was sent');
         });
         if (!user) throw notFound(`user ${target}`);
@@ -71,7 +61,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
           level: Type.Optional(Type.String({ maxLength: 40, pattern: '^(info|success|warning|error)(,(info|success|warning|error))*$' })),
         }),
         response: {
-          200: Type.Object({ items: Type.Array(NotificationBody), next_cursor: Type.Union([Type.Integer(), Type.Null()]), ...UnreadBody.properties }),
+          200: InboxPage,
           ...errorResponses,
         },
       },
@@ -81,8 +71,8 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       const limit = request.query.limit ?? 20;
       const streams = streamsFor(user.id, user.is_admin);
       const [items, unread] = await Promise.all([
-        store.inbox(user.id, { streams, before: request.query.cursor, limit, unreadOnly: request.query.unread, types: request.query.type?.split(','), levels: request.query.level?.split(',') }),
-        store.unread(user.id, streams),
+        store.inbox.page(user.id, { streams, before: request.query.cursor, limit, unreadOnly: request.query.unread, types: request.query.type?.split(','), levels: request.query.level?.split(',') }),
+        store.inbox.unread(user.id, streams),
       ]);
       return {
         items: items.map((item) => ({ ...wireObject(item), read: item.read })) as never,

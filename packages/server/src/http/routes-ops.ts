@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ConnectionStats } from '@herald/protocol';
 import type { Metrics } from '../metrics.js';
-import { ConnectionStatsBody, errorResponses } from './schemas.js';
+import { errorResponses, StatsBody } from './schemas.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -27,7 +27,7 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsRouteDeps> = async (app, de
         summary: 'Connection statistics (public), summed over every live node',
         querystring: Type.Object({ by_node: Type.Optional(Type.Boolean()) }),
         response: {
-          200: Type.Intersect([ConnectionStatsBody, Type.Object({ nodes: Type.Optional(Type.Record(Type.String(), ConnectionStatsBody)) })]),
+          200: StatsBody,
           ...errorResponses,
         },
       },

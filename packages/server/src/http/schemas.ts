@@ -1,7 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 export const ErrorBody = Type.Object(
-  { error: Type.String(), message: Type.String(), statusCode: Type.Integer() },
+  {
+    error: Type.String({ description: 'an ERR_* code' }),
+    message: Type.String(),
+    statusCode: Type.Integer(),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
   { $id: 'Error', description: 'Every error response' },
 );
 
@@ -52,7 +57,49 @@ export const Target = Type.Union([Type.Literal('admin'), Type.Literal('all'), Ty
   description: '"admin", "all" or a user id',
 });
 
+export const StatsBody = Type.Intersect([ConnectionStatsBody, Type.Object({ nodes: Type.Optional(Type.Record(Type.String(), ConnectionStatsBody)) })]);
+
+export const InboxPage = Type.Object({
+  items: Type.Array(NotificationBody),
+  next_cursor: Type.Union([Type.Integer(), Type.Null()]),
+  ...UnreadBody.properties,
+});
+
+export const PublishBody = Type.Object(
+  {
+    message: Type.String({ minLength: 1, maxLength: 2000 }),
+    level: Type.Optional(Level),
+    target: Type.Optional(Target),
+  },
+  { additionalProperties: false },
+);
+
+export const PublishAccepted = Type.Object({ ids: Type.Array(Type.Integer()), stream: Type.String(), offset: Type.Integer() });
+
+export const CreateUserBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
+  password: Type.String({ minLength: 8, maxLength: 256 }),
+  is_admin: Type.Optional(Type.Boolean({ default: false })),
+});
+
+export const SetAdminBody = Type.Object({ is_admin: Type.Boolean() });
+
+// ---- the bodies as TypeScript types, for clients (the admin console imports them type-only
+// from `@herald/server/schemas`, so its API types cannot drift from what the server validates) ----
+
+export type ErrorBodyT = Static<typeof ErrorBody>;
 export type UserBodyT = Static<typeof UserBody>;
+export type TokenPairT = Static<typeof TokenPair>;
+export type StatsBodyT = Static<typeof StatsBody>;
+export type UnreadBodyT = Static<typeof UnreadBody>;
+export type NotificationBodyT = Static<typeof NotificationBody>;
+export type InboxPageT = Static<typeof InboxPage>;
+export type PublishBodyT = Static<typeof PublishBody>;
+export type PublishAcceptedT = Static<typeof PublishAccepted>;
+export type CreateUserBodyT = Static<typeof CreateUserBody>;
+export type SetAdminBodyT = Static<typeof SetAdminBody>;
+export type LevelT = Static<typeof Level>;
+export type TargetT = Static<typeof Target>;
 
 export const errorResponses = {
   400: ErrorBody,

@@ -124,7 +124,7 @@ describe.each(STORE_TARGETS)('resume on $name', (target) => {
 
   it('asks for a resync when the positions are older than retention', async () => {
     await produce(herald, 30, 1, ['all'], 'old');
-    await herald.store.prune(86_400_000, 10);
+    await herald.store.retention.prune(86_400_000, 10);
     const { socket } = await open(adminUrl(herald, { broadcast: 5 }));
     expect(socket.of('resync_required')[0]).toMatchObject({ streams: ['broadcast'], positions: expect.objectContaining({ broadcast: 30 }) });
     expect(socket.of('system_message')).toHaveLength(0);

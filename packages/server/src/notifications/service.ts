@@ -11,7 +11,7 @@ import {
 } from '@herald/protocol';
 import type { Logger } from 'pino';
 import { channelFor, type Broker } from '../broker/index.js';
-import { HttpError } from '../errors.js';
+import { unavailable } from '../errors.js';
 import type { StoredNotification, Store, UnreadState } from '../store/index.js';
 import { ProgressBoard } from './progress.js';
 import { nowIso, readMeta, wireText } from './wire.js';
@@ -29,6 +29,11 @@ export interface Delivery {
 export const streamOf = (target: Target): string =>
   target === 'admin' ? ADMIN_STREAM : target === 'all' ? BROADCAST_STREAM : userStream(target);
 
+/** What the service counts (`Metrics` on a node; nothing in `herald worker`). */
+export interface PublishMetrics {
+  countPublished(type: string, stream: string): void;
+}
+
 /** Read-state change, published on the user's stream channel so every device updates. */
 export interface ReadChange {
   ids: number[] | 'all';
@@ -44,13 +49,14 @@ export class NotificationService {
   readonly #store: Store;
   readonly #broker: Broker;
   readonly #log: Logger;
+  readonly #metrics: PublishMetrics | undefined;
   readonly #onProgressPayload = (payload: string) => this.#track(payload);
-  readonly sent = new Map<string, number>();
 
-  constructor(store: Store, broker: Broker, log: Logger) {
+  constructor(store: Store, broker: Broker, log: Logger, metrics?: PublishMetrics) {
     this.#store = store;
     this.#broker = broker;
     this.#log = log;
+    this.#metrics = metrics;
   }
 
   /** Follows the admins' channel to keep the in-flight progress board of this node. */
@@ -76,17 +82,18 @@ export class NotificationService {
     let stored: StoredNotification;
     try {
       if (idempotencyKey !== undefined) {
-        const once = await this.#store.appendOnce(idempotencyKey, stream, type, payload);
+        const once = await this.#store.streams.appendOnce(idempotencyKey, stream, type, payload);
         if (once.replayed) return { stored: [once.stored], replayed: true };
         stored = once.stored;
-      } else stored = await this.#store.append(stream, type, payload);
+      } else stored = await this.#store.streams.append(stream, type, payload);
     } catch (error) {
       this.#log.error({ err: error, stream, type }, 'could not persist notification');
-      throw new HttpError(503, 'ERR_UNAVAILABLE', 'notification store unavailable; the notification may or may not be stored (retry with the same Idempotency-Key)');
+      throw unavailable('notification store unavailable; the notification may or may not be stored (retry with the same Idempotency-Key)');
     }
     // Durable now: the answer does not wait for the broker (a stalled Redis would hold every
     // producer for its command timeout); a failed publish is repaired by catch-up from the store.
     void this.#publishText(stream, wireText(stored));
+    this.#metrics?.countPublished(type, stream);
     return { stored: [stored] };
   }
 
@@ -150,16 +157,16 @@ export class NotificationService {
   // ---- inbox and read state ----
 
   async unread(userId: number, isAdmin: boolean): Promise<UnreadState> {
-    return this.#store.unread(userId, streamsFor(userId, isAdmin));
+    return this.#store.inbox.unread(userId, streamsFor(userId, isAdmin));
   }
 
   /** Marks notifications read and tells every device of the user. Unknown or foreign ids are ignored. */
   async markRead(userId: number, isAdmin: boolean, ids: number[] | 'all'): Promise<ReadChange> {
     const streams = streamsFor(userId, isAdmin);
     let marked: number[] | 'all' = 'all';
-    if (ids === 'all') await this.#store.markAllRead(userId, streams);
-    else marked = await this.#store.markRead(userId, ids, streams);
-    const unread = await this.#store.unread(userId, streams);
+    if (ids === 'all') await this.#store.inbox.markAllRead(userId, streams);
+    else marked = await this.#store.inbox.markRead(userId, ids, streams);
+    const unread = await this.#store.inbox.unread(userId, streams);
     const change: ReadChange = { ids: marked, unread };
     await this.#publishText(
       userStream(userId),

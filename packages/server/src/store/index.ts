@@ -1,3 +1,7 @@
 export { Store } from './store.js';
-export type { User, UserWithHash, StoredNotification, InboxItem, UnreadState, InboxQuery, RefreshUse, Video, TranscodeJobRow } from './store.js';
+export type { Video, TranscodeJobRow } from './store.js';
+export type { User, UserWithHash, RefreshUse, UserStore } from './users.js';
+export type { StoredNotification, Heads, StreamStore } from './streams.js';
+export type { InboxItem, InboxQuery, UnreadState, InboxStore } from './inbox.js';
+export type { RetentionStore } from './retention.js';
 export type { Dialect } from './schema.js';

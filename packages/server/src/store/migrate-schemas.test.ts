@@ -23,9 +23,9 @@ describe.runIf(ready)('migrations with several Herald schemas in one PostgreSQL 
     const b = await Store.open(second.url);
     try {
       await b.ping();
-      const appended = await b.append('broadcast', 'system_message', { message: 'x', level: 'info' });
+      const appended = await b.streams.append('broadcast', 'system_message', { message: 'x', level: 'info' });
       expect(appended.seq).toBe(1);
-      expect(await a.readStream('broadcast', 0, 10)).toEqual([]);
+      expect(await a.streams.readStream('broadcast', 0, 10)).toEqual([]);
     } finally {
       await a.close();
       await b.close();

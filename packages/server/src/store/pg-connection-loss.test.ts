@@ -28,10 +28,10 @@ describe.runIf(ready)('PostgreSQL connections lost under load', () => {
       let failures = 0;
       const workers = Array.from({ length: 20 }, async () => {
         while (!stop) {
-          await store.append('broadcast', 'system_message', { message: 'x', level: 'info' }).catch(() => {
+          await store.streams.append('broadcast', 'system_message', { message: 'x', level: 'info' }).catch(() => {
             failures++;
           });
-          await store.heads(['broadcast']).catch(() => {
+          await store.streams.heads(['broadcast']).catch(() => {
             failures++;
           });
           if (failures > 0) await sleep(5);
@@ -45,9 +45,9 @@ describe.runIf(ready)('PostgreSQL connections lost under load', () => {
       stop = true;
       await Promise.all(workers);
       expect(failures).toBeGreaterThan(0);
-      const before = (await store.heads(['broadcast'])).broadcast.head;
-      await store.append('broadcast', 'system_message', { message: 'after', level: 'info' });
-      expect((await store.heads(['broadcast'])).broadcast.head).toBe(before + 1);
+      const before = (await store.streams.heads(['broadcast'])).broadcast.head;
+      await store.streams.append('broadcast', 'system_message', { message: 'after', level: 'info' });
+      expect((await store.streams.heads(['broadcast'])).broadcast.head).toBe(before + 1);
     } finally {
       await store.close();
       await proxy.stop();

@@ -12,35 +12,35 @@ describe.each(STORE_TARGETS)('store on $name', (target) => {
   afterEach(() => dispose());
 
   it('creates and finds users, keeping only a password hash', async () => {
-    const user = await store.createUser('alice', 'scrypt$hash', false);
+    const user = await store.users.create('alice', 'scrypt$hash', false);
     expect(user).toMatchObject({ username: 'alice', is_admin: false });
-    expect(await store.findUserById(user.id)).toEqual(user);
-    expect((await store.findUserByUsername('alice'))?.password_hash).toBe('scrypt$hash');
-    await expect(store.createUser('alice', 'x', false)).rejects.toThrow();
-    expect(await store.setAdmin(user.id, true)).toMatchObject({ is_admin: true });
-    expect(await store.countAdmins()).toBe(1);
+    expect(await store.users.findById(user.id)).toEqual(user);
+    expect((await store.users.findByUsername('alice'))?.password_hash).toBe('scrypt$hash');
+    await expect(store.users.create('alice', 'x', false)).rejects.toThrow();
+    expect(await store.users.setAdmin(user.id, true)).toMatchObject({ is_admin: true });
+    expect(await store.users.countAdmins()).toBe(1);
   });
 
   it('consumes a refresh token once and revokes its family on reuse', async () => {
-    const user = await store.createUser('bob', 'h', false);
-    await store.saveRefreshToken('t1', user.id, 'fam', Date.now() + 60_000);
-    await store.saveRefreshToken('t2', user.id, 'fam', Date.now() + 60_000);
-    expect(await store.useRefreshToken('t1')).toEqual({ ok: true, userId: user.id, family: 'fam' });
-    expect(await store.useRefreshToken('t1')).toEqual({ ok: false, reason: 'reused' });
-    expect(await store.useRefreshToken('t2')).toEqual({ ok: false, reason: 'reused' });
-    expect(await store.useRefreshToken('nope')).toEqual({ ok: false, reason: 'unknown' });
+    const user = await store.users.create('bob', 'h', false);
+    await store.users.saveRefreshToken('t1', user.id, 'fam', Date.now() + 60_000);
+    await store.users.saveRefreshToken('t2', user.id, 'fam', Date.now() + 60_000);
+    expect(await store.users.useRefreshToken('t1')).toEqual({ ok: true, userId: user.id, family: 'fam' });
+    expect(await store.users.useRefreshToken('t1')).toEqual({ ok: false, reason: 'reused' });
+    expect(await store.users.useRefreshToken('t2')).toEqual({ ok: false, reason: 'reused' });
+    expect(await store.users.useRefreshToken('nope')).toEqual({ ok: false, reason: 'unknown' });
   });
 
   it('gives each stream strictly increasing, gapless offsets under concurrent writers', async () => {
-    const writes = Array.from({ length: 200 }, (_, i) => store.append(i % 2 ? 'broadcast' : 'user:1', 'system_message', { message: `m${i}` }));
+    const writes = Array.from({ length: 200 }, (_, i) => store.streams.append(i % 2 ? 'broadcast' : 'user:1', 'system_message', { message: `m${i}` }));
     const rows = await Promise.all(writes);
     for (const stream of ['broadcast', 'user:1']) {
       const offsets = rows.filter((r) => r.stream === stream).map((r) => r.seq).sort((a, b) => a - b);
       expect(offsets).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
-      const read = await store.readStream(stream, 0, 1000);
+      const read = await store.streams.readStream(stream, 0, 1000);
       expect(read.map((r) => r.seq)).toEqual(offsets);
     }
-    expect(await store.heads(['broadcast', 'user:1', 'admins'])).toEqual({
+    expect(await store.streams.heads(['broadcast', 'user:1', 'admins'])).toEqual({
       broadcast: { head: 100, pruned: 0 },
       'user:1': { head: 100, pruned: 0 },
       admins: { head: 0, pruned: 0 },
@@ -49,53 +49,53 @@ describe.each(STORE_TARGETS)('store on $name', (target) => {
 
   it('counts unread per user with read marks and read-all watermarks', async () => {
     const streams = ['user:1', 'broadcast'];
-    const a = await store.append('user:1', 'system_message', { message: 'a' });
-    await store.append('broadcast', 'system_message', { message: 'b' });
-    await store.append('user:2', 'system_message', { message: 'not mine' });
-    expect(await store.unread(1, streams)).toEqual({ count: 2, positions: { 'user:1': 1, broadcast: 1 } });
-    expect(await store.markRead(1, [a.id, 9999], streams)).toEqual([a.id]);
-    expect((await store.unread(1, streams)).count).toBe(1);
-    expect((await store.unread(2, ['user:2', 'broadcast'])).count).toBe(2);
-    await store.markAllRead(1, streams);
-    await store.append('broadcast', 'system_message', { message: 'c' });
-    expect(await store.unread(1, streams)).toEqual({ count: 1, positions: { 'user:1': 1, broadcast: 2 } });
-    const inbox = await store.inbox(1, { streams, limit: 10 });
+    const a = await store.streams.append('user:1', 'system_message', { message: 'a' });
+    await store.streams.append('broadcast', 'system_message', { message: 'b' });
+    await store.streams.append('user:2', 'system_message', { message: 'not mine' });
+    expect(await store.inbox.unread(1, streams)).toEqual({ count: 2, positions: { 'user:1': 1, broadcast: 1 } });
+    expect(await store.inbox.markRead(1, [a.id, 9999], streams)).toEqual([a.id]);
+    expect((await store.inbox.unread(1, streams)).count).toBe(1);
+    expect((await store.inbox.unread(2, ['user:2', 'broadcast'])).count).toBe(2);
+    await store.inbox.markAllRead(1, streams);
+    await store.streams.append('broadcast', 'system_message', { message: 'c' });
+    expect(await store.inbox.unread(1, streams)).toEqual({ count: 1, positions: { 'user:1': 1, broadcast: 2 } });
+    const inbox = await store.inbox.page(1, { streams, limit: 10 });
     expect(inbox.map((i) => [i.payload.message, i.read])).toEqual([
       ['c', false],
       ['b', true],
       ['a', true],
     ]);
-    expect((await store.inbox(1, { streams, limit: 10, unreadOnly: true })).map((i) => i.payload.message)).toEqual(['c']);
+    expect((await store.inbox.page(1, { streams, limit: 10, unreadOnly: true })).map((i) => i.payload.message)).toEqual(['c']);
   });
 
   it('appends once per idempotency key, also under concurrent retries', async () => {
-    const results = await Promise.all([1, 2, 3, 4].map(() => store.appendOnce('key-1', 'broadcast', 'system_message', { message: 'x' })));
+    const results = await Promise.all([1, 2, 3, 4].map(() => store.streams.appendOnce('key-1', 'broadcast', 'system_message', { message: 'x' })));
     expect(new Set(results.map((r) => r.stored.id)).size).toBe(1);
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
-    expect((await store.heads(['broadcast'])).broadcast.head).toBe(1);
-    expect((await store.appendOnce('key-2', 'broadcast', 'system_message', { message: 'y' })).stored.seq).toBe(2);
+    expect((await store.streams.heads(['broadcast'])).broadcast.head).toBe(1);
+    expect((await store.streams.appendOnce('key-2', 'broadcast', 'system_message', { message: 'y' })).stored.seq).toBe(2);
   });
 
   it('refuses to mark another user’s notification', async () => {
-    const foreign = await store.append('user:2', 'system_message', { message: 'secret' });
-    expect(await store.markRead(1, [foreign.id], ['user:1', 'broadcast'])).toEqual([]);
+    const foreign = await store.streams.append('user:2', 'system_message', { message: 'secret' });
+    expect(await store.inbox.markRead(1, [foreign.id], ['user:1', 'broadcast'])).toEqual([]);
   });
 
   it('pages the inbox by cursor, stable while new notifications arrive', async () => {
-    for (let i = 1; i <= 25; i++) await store.append('broadcast', 'system_message', { message: `n${i}` });
-    const first = await store.inbox(1, { streams: ['broadcast'], limit: 10 });
-    for (let i = 26; i <= 30; i++) await store.append('broadcast', 'system_message', { message: `n${i}` });
-    const second = await store.inbox(1, { streams: ['broadcast'], limit: 10, before: first.at(-1)!.id });
-    const third = await store.inbox(1, { streams: ['broadcast'], limit: 10, before: second.at(-1)!.id });
+    for (let i = 1; i <= 25; i++) await store.streams.append('broadcast', 'system_message', { message: `n${i}` });
+    const first = await store.inbox.page(1, { streams: ['broadcast'], limit: 10 });
+    for (let i = 26; i <= 30; i++) await store.streams.append('broadcast', 'system_message', { message: `n${i}` });
+    const second = await store.inbox.page(1, { streams: ['broadcast'], limit: 10, before: first.at(-1)!.id });
+    const third = await store.inbox.page(1, { streams: ['broadcast'], limit: 10, before: second.at(-1)!.id });
     const seen = [...first, ...second, ...third].map((i) => i.payload.message);
     expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => `n${25 - i}`));
   });
 
   it('prunes by count and by age and remembers how far', async () => {
-    for (let i = 0; i < 30; i++) await store.append('broadcast', 'system_message', { message: `m${i}` }, Date.now() - (i < 5 ? 10 * 86_400_000 : 0));
-    expect(await store.prune(86_400_000, 20)).toBe(10);
-    expect((await store.heads(['broadcast'])).broadcast).toEqual({ head: 30, pruned: 10 });
-    expect((await store.readStream('broadcast', 0, 100))[0].seq).toBe(11);
-    expect(await store.prune(86_400_000, 20)).toBe(0);
+    for (let i = 0; i < 30; i++) await store.streams.append('broadcast', 'system_message', { message: `m${i}` }, Date.now() - (i < 5 ? 10 * 86_400_000 : 0));
+    expect(await store.retention.prune(86_400_000, 20)).toBe(10);
+    expect((await store.streams.heads(['broadcast'])).broadcast).toEqual({ head: 30, pruned: 10 });
+    expect((await store.streams.readStream('broadcast', 0, 100))[0].seq).toBe(11);
+    expect(await store.retention.prune(86_400_000, 20)).toBe(0);
   });
 });

@@ -92,7 +92,7 @@ export class WebSocketGateway implements ConnectionHost {
   }
 
   get replay() {
-    return this.#deps.store;
+    return this.#deps.store.streams;
   }
 
   stop(): void {
@@ -205,8 +205,8 @@ export class WebSocketGateway implements ConnectionHost {
       }
       const since = this.#ownPositions(conn, admission.since);
       const inbox = streamsFor(admission.userId, admission.userIsAdmin);
-      const heads = await store.heads([...new Set([...streams, ...inbox])]);
-      const [unread, stats] = await Promise.all([store.unreadAt(admission.userId, inbox, heads), this.#deps.stats()]);
+      const heads = await store.streams.heads([...new Set([...streams, ...inbox])]);
+      const [unread, stats] = await Promise.all([store.inbox.unreadAt(admission.userId, inbox, heads), this.#deps.stats()]);
       const idField = isAdmin ? { admin_id: admission.userId } : { user_id: admission.userId };
       await conn.start({
         connected: {

@@ -28,7 +28,7 @@ describe('ConnectionManager operations of the specification', () => {
     await sleep(50);
     expect(o.of('hello')).toHaveLength(0);
     expect(u.of('system_alert')).toHaveLength(0);
-    expect((await herald.store.heads(['broadcast', 'admins'])).broadcast.head).toBe(0);
+    expect((await herald.store.streams.heads(['broadcast', 'admins'])).broadcast.head).toBe(0);
     [u, o, a].forEach((s) => s.close());
     await Promise.all([u, o, a].map((s) => s.closed));
     await sleep(20);
