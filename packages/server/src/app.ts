@@ -23,9 +23,8 @@ import { Metrics } from './metrics.js';
 import { CompatBridge, NotificationService } from './notifications/index.js';
 import { Store } from './store/index.js';
 import { ConnectionManager, WebSocketGateway } from './ws/index.js';
-import type { TranscodeQueue, TranscodeReporter } from './transcode/index.js';
-import { NotifyingReporter, VideoService } from './transcode/service.js';
-import { videoRoutes } from './http/routes-videos.js';
+import { inProcessPublisher, startTranscoder, videoRoutes, type TranscodeQueue, type VideoService } from '@herald/transcode';
+import { eventRoutes, publishEvent, type PublishEvent } from './http/routes-events.js';
 
 const CONTROL_CHANNEL = 'herald:control';
 
@@ -78,31 +77,6 @@ export function redactUrl(url: string | undefined): string {
 /** The store location from configuration: DATABASE_URL, or SQLite under DATA_DIR. */
 export function storeLocation(config: Config): string {
   return config.databaseUrl ?? join(config.dataDir, 'herald.db');
-}
-
-/**
- * The transcode queue from configuration: BullMQ when REDIS_URL is set (jobs survive in
- * Redis), otherwise in-process, where jobs interrupted by a restart are queued again.
- */
-export async function createQueue(config: Config, store: Store, reporter: TranscodeReporter, log: Logger): Promise<TranscodeQueue> {
-  const { createTranscodeQueue, checkFfmpeg } = await import('./transcode/index.js');
-  const queue = createTranscodeQueue({
-    reporter,
-    redisUrl: config.redisUrl,
-    prefix: `${config.redisPrefix}herald`,
-    outputDir: config.mediaDir,
-    concurrency: config.transcodeConcurrency,
-    onError: (err, context) => log.warn({ err, context }, 'transcode reporter failed'),
-  });
-  if (config.redisUrl) return queue;
-  await checkFfmpeg().catch((err: Error) => log.warn(`transcoding unavailable until ffmpeg is installed: ${err.message}`));
-  for (const job of await store.unfinishedJobs()) {
-    const video = await store.findVideo(job.video_id);
-    if (!video) continue;
-    log.info({ job_id: job.job_id, video_id: job.video_id }, 're-queueing a transcode interrupted by a restart');
-    await queue.enqueue({ job_id: job.job_id, video_id: video.id, title: video.title, input: video.path, formats: job.formats }).catch((err) => log.warn({ err }, 'could not re-queue'));
-  }
-  return queue;
 }
 
 export async function createBroker(config: Config): Promise<Broker> {
@@ -207,9 +181,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onUserChanged: (userId) => broker.publish(CONTROL_CHANNEL, JSON.stringify({ type: 'user_changed', user_id: userId })),
   });
   await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
-  const queue = options.queue ?? (await createQueue(config, store, new NotifyingReporter(store, notifications), log));
-  const videos = new VideoService(store, queue, notifications, { uploadDir: join(config.dataDir, 'uploads') }, log);
-  await app.register(videoRoutes, { videos, guards: routeGuards, maxUploadBytes: config.maxUploadBytes });
+  await app.register(eventRoutes, { notifications, store, guards: routeGuards });
+  // The transcoder is a producer like any other: embedded, it publishes through this node's service.
+  const transcoder = await startTranscoder({
+    database: storeLocation(config),
+    publisher: inProcessPublisher((event) => publishEvent(notifications, event as PublishEvent)),
+    uploadDir: join(config.dataDir, 'uploads'),
+    mediaDir: config.mediaDir,
+    redisUrl: config.redisUrl,
+    prefix: `${config.redisPrefix}herald`,
+    concurrency: config.transcodeConcurrency,
+    liveProgress: (jobId) => notifications.progress.latest(jobId),
+    queue: options.queue,
+    log,
+  });
+  const videos = transcoder.videos;
+  await app.register(videoRoutes, { videos, authorize: routeGuards.admin, userIdOf: (request) => request.principal!.user.id, maxUploadBytes: config.maxUploadBytes });
   await app.register(opsRoutes, {
     metrics,
     nodeId,
@@ -240,7 +227,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onClose', async () => {
     clearInterval(prune);
     clearInterval(reporting);
-    if (!options.queue) await queue.close().catch(() => undefined);
+    await transcoder.close().catch(() => undefined);
     await broker.forgetNode(nodeId).catch(() => undefined);
     gateway.close();
     await broker.unsubscribe(CONTROL_CHANNEL, onControl).catch(() => undefined);

@@ -23,7 +23,7 @@ import {
   RecordingReporter,
   REDIS_URL,
   uniqueId,
-} from './test-support.js';
+} from './testing/test-support.js';
 
 const noFfmpeg = await missingFfmpeg();
 const noRedis = await missingRedis();
@@ -62,9 +62,9 @@ class ChildWorker {
 
   constructor(loc: Required<BullMqLocation>, outputDir: string) {
     const register = `data:text/javascript,${encodeURIComponent(
-      `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(join(here, 'test-ts-hooks.mjs')).href)});`,
+      `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(join(here, 'testing', 'test-ts-hooks.mjs')).href)});`,
     )}`;
-    this.proc = spawn(process.execPath, ['--import', register, join(here, 'test-worker-child.ts')], {
+    this.proc = spawn(process.execPath, ['--conditions=herald-source', '--import', register, join(here, 'testing', 'test-worker-child.ts')], {
       env: {
         ...process.env,
         REDIS_URL: loc.redisUrl,
