@@ -110,8 +110,9 @@ describe.runIf(ready)('herald worker', () => {
   }
 
   it('refuses to start without REDIS_URL, HERALD_URL or HERALD_SERVICE_KEY, with one clear line', async () => {
-    expect(await startFails({ REDIS_URL: '' })).toMatchObject({ code: 1, err: expect.stringMatching(/^herald: configuration error: REDIS_URL: /) });
-    expect(await startFails({ HERALD_URL: '' })).toMatchObject({ code: 1, err: expect.stringMatching(/^herald: configuration error: HERALD_URL: /) });
-    expect(await startFails({ HERALD_SERVICE_KEY: '' })).toMatchObject({ code: 1, err: expect.stringMatching(/^herald: configuration error: HERALD_SERVICE_KEY: /) });
-  });
+    const [noRedis, noUrl, noKey] = await Promise.all([startFails({ REDIS_URL: '' }), startFails({ HERALD_URL: '' }), startFails({ HERALD_SERVICE_KEY: '' })]);
+    expect(noRedis).toMatchObject({ code: 1, err: expect.stringMatching(/^herald: configuration error: REDIS_URL: /) });
+    expect(noUrl).toMatchObject({ code: 1, err: expect.stringMatching(/^herald: configuration error: HERALD_URL: /) });
+    expect(noKey).toMatchObject({ code: 1, err: expect.stringMatching(/^herald: configuration error: HERALD_SERVICE_KEY: /) });
+  }, 60_000);
 });
