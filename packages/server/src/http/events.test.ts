@@ -78,10 +78,13 @@ describe('POST /api/v1/events', () => {
   it('checks every event before sending any: unknown type, missing field, bad target, unknown user, oversized batch', async () => {
     const before = adminSocket.received.length;
     const ok = { type: 'system_message', target: 'admin', message: 'must not arrive' };
-    expect(await post([ok, { type: 'custom_thing', target: 'admin' }])).toMatchObject({ status: 400, body: { error: 'ERR_VALIDATION' } });
+    expect(await post([ok, { type: 'custom_thing', target: 'admin' }])).toMatchObject({
+      status: 400,
+      body: { error: 'ERR_VALIDATION', message: 'events[1]: type must be one of transcode_progress, transcode_complete, transcode_failed, system_message' },
+    });
     const missing = await post([ok, { type: 'transcode_complete', target: 'admin', video_id: 1, title: 't', format_type: 'x' }]);
-    expect(missing).toMatchObject({ status: 400, body: { error: 'ERR_VALIDATION', message: expect.stringContaining('events[1] (transcode_complete): /file_size') } });
-    expect((await post([ok, { ...ok, target: 'nobody' }])).status).toBe(400);
+    expect(missing).toMatchObject({ status: 400, body: { error: 'ERR_VALIDATION', message: expect.stringContaining('events[1]: (transcode_complete) /file_size') } });
+    expect(await post([ok, { ...ok, target: 'nobody' }])).toMatchObject({ status: 400, body: { message: 'events[1]: target must be "admin", "all" or a user id' } });
     expect((await post([ok, { ...ok, target: 'users' }])).status).toBe(400);
     expect((await post({ type: 'transcode_progress', target: 'admin', video_id: 1, status: 'processing', progress: 101, message: '' })).status).toBe(400);
     expect(await post([ok, { ...ok, target: 999_999 }])).toMatchObject({ status: 404, body: { error: 'ERR_NOT_FOUND' } });

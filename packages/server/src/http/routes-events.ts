@@ -61,6 +61,10 @@ const FIELDS: Record<Static<typeof EventType>, TSchema> = {
   system_message: Type.Object({ message: Type.String({ minLength: 1, maxLength: 2000 }), level: Type.Optional(Level) }),
 };
 const CHECKS = Object.fromEntries(Object.entries(FIELDS).map(([type, schema]) => [type, TypeCompiler.Compile(schema)])) as Record<string, TypeCheck<TSchema>>;
+const ENVELOPE = TypeCompiler.Compile(Envelope);
+const TYPES = EventType.anyOf.map((literal) => literal.const).join(', ');
+/** The body schema documents the route; the handler checks it, to name the event and field at fault. */
+const documentOnly = () => (value: unknown) => ({ value });
 
 const Result = Type.Object({
   type: Type.String(),
@@ -76,17 +80,25 @@ export function publishEvent(notifications: NotificationService, event: PublishE
   return notifications.publish(target, type, fields);
 }
 
-/** The event's wire fields (only those of its type), or a 400 naming the first problem. */
-function fieldsOf(event: Static<typeof Envelope>, index: number): Record<string, unknown> {
+/** The event's target and wire fields (only those of its type), or a 400 naming the first problem. */
+function parse(input: unknown, index: number): PublishEvent {
+  const bad = (what: string) => new HttpError(400, ErrorCode.VALIDATION, `events[${index}]: ${what}`);
+  if (!ENVELOPE.Check(input)) {
+    const type = (input as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string' || !(type in CHECKS)) throw bad(`type must be one of ${TYPES}`);
+    throw bad('target must be "admin", "all" or a user id');
+  }
+  const event = input;
+  const target: Target = event.target === 'admin' || event.target === 'all' ? event.target : Number(event.target);
   const check = CHECKS[event.type];
   const { type: _type, target: _target, ...rest } = event as Record<string, unknown>;
   const error = check.Errors(rest).First();
-  if (error) throw new HttpError(400, ErrorCode.VALIDATION, `events[${index}] (${event.type}): ${error.path || 'body'} ${error.message}`);
+  if (error) throw bad(`(${event.type}) ${error.path || 'body'} ${error.message}`);
   const known = Object.keys((FIELDS[event.type] as unknown as { properties: object }).properties);
   const fields: Record<string, unknown> = {};
   for (const key of known) if (rest[key] !== undefined) fields[key] = rest[key];
   if (event.type === MessageType.SYSTEM_MESSAGE) fields.level ??= 'info';
-  return fields;
+  return { type: event.type, target, ...fields };
 }
 
 export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app, { notifications, store, guards }) => {
@@ -94,6 +106,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
     '/api/v1/events',
     {
       preHandler: guards.adminOrService,
+      validatorCompiler: documentOnly,
       schema: {
         tags: ['events'],
         summary: 'Publish events as a producer (admin token or HERALD_SERVICE_KEY): one event or an array of up to 500',
@@ -111,11 +124,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
       },
     },
     async (request, reply) => {
-      const batch = Array.isArray(request.body) ? request.body : [request.body];
-      const events: PublishEvent[] = batch.map((event, i) => {
-        const target: Target = event.target === 'admin' || event.target === 'all' ? event.target : Number(event.target);
-        return { type: event.type, target, ...fieldsOf(event, i) };
-      });
+      const body: unknown = request.body;
+      const batch = Array.isArray(body) ? body : [body];
+      if (batch.length === 0 || batch.length > MAX_BATCH) throw new HttpError(400, ErrorCode.VALIDATION, `send one event or an array of 1 to ${MAX_BATCH}`);
+      const events = batch.map(parse);
       const users = new Set(events.map((e) => e.target).filter((t): t is number => typeof t === 'number'));
       for (const id of users) {
         const user = await store.findUserById(id).catch(() => {
