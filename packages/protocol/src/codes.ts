@@ -97,6 +97,57 @@ export const ErrorCode = {
   TOO_LARGE: 'ERR_TOO_LARGE',
   /** The request body has a content type the route does not accept (HTTP 415). */
   UNSUPPORTED_MEDIA_TYPE: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+  /** @herald/transcode: uploads and the transcode engine (HTTP status mapped in http/errors.ts and the transcode plugin). */
+  NOT_A_VIDEO: 'ERR_NOT_A_VIDEO',
+  TRANSCODE_UNKNOWN_PRESET: 'ERR_TRANSCODE_UNKNOWN_PRESET',
+  TRANSCODE_INVALID_JOB: 'ERR_TRANSCODE_INVALID_JOB',
+  TRANSCODE_NOT_A_VIDEO: 'ERR_TRANSCODE_NOT_A_VIDEO',
+  TRANSCODE_FFMPEG_NOT_FOUND: 'ERR_TRANSCODE_FFMPEG_NOT_FOUND',
+  TRANSCODE_FFMPEG_FAILED: 'ERR_TRANSCODE_FFMPEG_FAILED',
+  TRANSCODE_SPAWN: 'ERR_TRANSCODE_SPAWN',
+  TRANSCODE_CANCELLED: 'ERR_TRANSCODE_CANCELLED',
+  TRANSCODE_SHUTDOWN: 'ERR_TRANSCODE_SHUTDOWN',
+  TRANSCODE_WORKER_LOST: 'ERR_TRANSCODE_WORKER_LOST',
+  TRANSCODE_REDIS_UNAVAILABLE: 'ERR_TRANSCODE_REDIS_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * The HTTP status of every error code: the one table both the server's error handler and
+ * `@herald/transcode`'s routes answer from. Codes that only travel over the WebSocket (bad
+ * commands, `since`) answer 400 should they ever reach HTTP.
+ */
+export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  [ErrorCode.INVALID_JSON]: 400,
+  [ErrorCode.UNKNOWN_COMMAND]: 400,
+  [ErrorCode.INVALID_COMMAND]: 400,
+  [ErrorCode.BINARY_NOT_SUPPORTED]: 400,
+  [ErrorCode.INVALID_SINCE]: 400,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.VALIDATION]: 400,
+  [ErrorCode.UNAUTHORIZED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.UNAVAILABLE]: 503,
+  [ErrorCode.INTERNAL]: 500,
+  [ErrorCode.TOO_LARGE]: 413,
+  [ErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [ErrorCode.NOT_A_VIDEO]: 422,
+  [ErrorCode.TRANSCODE_UNKNOWN_PRESET]: 400,
+  [ErrorCode.TRANSCODE_INVALID_JOB]: 400,
+  [ErrorCode.TRANSCODE_NOT_A_VIDEO]: 422,
+  [ErrorCode.TRANSCODE_FFMPEG_NOT_FOUND]: 503,
+  [ErrorCode.TRANSCODE_FFMPEG_FAILED]: 500,
+  [ErrorCode.TRANSCODE_SPAWN]: 500,
+  [ErrorCode.TRANSCODE_CANCELLED]: 409,
+  [ErrorCode.TRANSCODE_SHUTDOWN]: 503,
+  [ErrorCode.TRANSCODE_WORKER_LOST]: 500,
+  [ErrorCode.TRANSCODE_REDIS_UNAVAILABLE]: 503,
+};
+
+/** The HTTP status for an error code; 500 for a code this version does not know. */
+export function httpStatusOf(code: string): number {
+  return (ERROR_HTTP_STATUS as Record<string, number>)[code] ?? 500;
+}

@@ -62,6 +62,7 @@ export interface ConnectedMessage extends Base, UnreadState {
 }
 
 export type TranscodeStatus = 'pending' | 'queued' | 'processing' | 'retrying' | 'completed' | 'failed' | 'cancelled';
+export const TERMINAL_TRANSCODE_STATUSES: readonly TranscodeStatus[] = ['completed', 'failed', 'cancelled'];
 
 export interface TranscodeProgressMessage extends Base {
   type: 'transcode_progress';

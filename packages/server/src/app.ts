@@ -7,6 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { inProcessPublisher, startTranscoder, videoRoutes, type TranscodeQueue, type VideoService } from '@herald/transcode';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { UserRevalidation } from './auth/revalidation.js';
@@ -14,11 +15,12 @@ import type { AuthService, TokenService } from './auth/index.js';
 import type { Broker } from './broker/index.js';
 import { NodePresence } from './cluster/presence.js';
 import type { Config } from './config.js';
-import { createCore } from './core.js';
+import { createCore, storeLocation } from './core.js';
 import { registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { guards } from './http/guards.js';
 import { authRoutes } from './http/routes-auth.js';
+import { eventRoutes, publishEvent, type PublishEvent } from './http/routes-events.js';
 import { notificationRoutes } from './http/routes-notifications.js';
 import { opsRoutes } from './http/routes-ops.js';
 import { Metrics } from './metrics.js';
@@ -27,9 +29,6 @@ import { Shutdown } from './shutdown.js';
 import type { Store } from './store/index.js';
 import { schedulePruning } from './store/retention.js';
 import { ConnectionManager, WebSocketGateway } from './ws/index.js';
-import type { TranscodeQueue, TranscodeReporter } from './transcode/index.js';
-import { NotifyingReporter, VideoService } from './transcode/service.js';
-import { videoRoutes } from './http/routes-videos.js';
 
 export { createBroker, storeLocation } from './core.js';
 
@@ -67,35 +66,6 @@ export function redactUrl(url: string | undefined): string {
   const at = url.indexOf('?');
   return at === -1 ? url : `${url.slice(0, at)}?[redacted]`;
 }
-
-// ---- transcode: the queue, and re-queueing jobs after a restart (moves to @herald/transcode) ----
-
-/**
- * The transcode queue from configuration: BullMQ when REDIS_URL is set (jobs survive in
- * Redis), otherwise in-process, where jobs interrupted by a restart are queued again.
- */
-export async function createQueue(config: Config, store: Store, reporter: TranscodeReporter, log: Logger): Promise<TranscodeQueue> {
-  const { createTranscodeQueue, checkFfmpeg } = await import('./transcode/index.js');
-  const queue = createTranscodeQueue({
-    reporter,
-    redisUrl: config.redisUrl,
-    prefix: `${config.redisPrefix}herald`,
-    outputDir: config.mediaDir,
-    concurrency: config.transcodeConcurrency,
-    onError: (err, context) => log.warn({ err, context }, 'transcode reporter failed'),
-  });
-  if (config.redisUrl) return queue;
-  await checkFfmpeg().catch((err: Error) => log.warn(`transcoding unavailable until ffmpeg is installed: ${err.message}`));
-  for (const job of await store.unfinishedJobs()) {
-    const video = await store.findVideo(job.video_id);
-    if (!video) continue;
-    log.info({ job_id: job.job_id, video_id: job.video_id }, 're-queueing a transcode interrupted by a restart');
-    await queue.enqueue({ job_id: job.job_id, video_id: video.id, title: video.title, input: video.path, formats: job.formats }).catch((err) => log.warn({ err }, 'could not re-queue'));
-  }
-  return queue;
-}
-
-// ---- end transcode ----
 
 function createHttp(config: Config, nodeId: string, logStream: BuildOptions['logStream']) {
   return Fastify({
@@ -168,11 +138,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onUserChanged: (userId) => revalidation.userChanged(userId),
   });
   await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
-  // ---- transcode (moves to @herald/transcode) ----
-  const queue = options.queue ?? (await createQueue(config, store, new NotifyingReporter(store, notifications), log));
-  const videos = new VideoService(store, queue, notifications, { uploadDir: join(config.dataDir, 'uploads') }, log);
-  await app.register(videoRoutes, { videos, guards: routeGuards, maxUploadBytes: config.maxUploadBytes });
-  // ---- end transcode ----
+  await app.register(eventRoutes, { notifications, store, guards: routeGuards });
+  // The transcoder is a producer like any other: embedded, it publishes through this node's service.
+  const transcoder = await startTranscoder({
+    database: storeLocation(config),
+    publisher: inProcessPublisher((event) => publishEvent(notifications, event as PublishEvent)),
+    uploadDir: join(config.dataDir, 'uploads'),
+    mediaDir: config.mediaDir,
+    redisUrl: config.redisUrl,
+    prefix: `${config.redisPrefix}herald`,
+    concurrency: config.transcodeConcurrency,
+    liveProgress: (jobId) => notifications.progress.latest(jobId),
+    queue: options.queue,
+    log,
+  });
+  const videos = transcoder.videos;
+  await app.register(videoRoutes, { videos, authorize: routeGuards.admin, userIdOf: (request) => request.principal!.user.id, maxUploadBytes: config.maxUploadBytes });
   await app.register(opsRoutes, {
     metrics,
     nodeId,
@@ -193,7 +174,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('preClose', () => shutdown.drain(gateway, manager, config.shutdownGraceMs));
   app.addHook('onClose', async () => {
     stopPruning();
-    if (!options.queue) await queue.close().catch(() => undefined);
+    await transcoder.close().catch(() => undefined);
     await presence.stop();
     gateway.close();
     await revalidation.stop();

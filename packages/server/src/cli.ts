@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { MemoryBroker } from './broker/index.js';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.js';
-import { createCore, type Core } from './core.js';
+import { createCore, storeLocation, type Core } from './core.js';
 
 const USAGE = `Usage: herald <command>
 
@@ -11,7 +11,8 @@ const USAGE = `Usage: herald <command>
   user add <username> --password <pw> [--admin]
   user list
   token <username> [--ttl 15m]            print an access token
-  worker                                  run transcode jobs from the BullMQ queue (needs REDIS_URL)
+  worker                                  run transcode jobs from the BullMQ queue (needs REDIS_URL,
+                                          HERALD_URL and HERALD_SERVICE_KEY)
   demo [--url http://localhost:8000] [--user admin]
                                           upload and transcode a generated test video on a running server
   help
@@ -63,27 +64,30 @@ async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/** `herald worker`: a BullMQ transcode worker that reports through the same store and broker as the nodes. */
+/**
+ * `herald worker`: @herald/transcode's BullMQ worker. It updates the job rows in the same
+ * database and publishes to a node over HTTP (HERALD_URL, HERALD_SERVICE_KEY).
+ */
 async function worker(config: Config): Promise<void> {
   if (!config.redisUrl) throw new ConfigError('REDIS_URL', 'herald worker needs Redis; the embedded default transcodes inside herald serve');
+  const heraldUrl = process.env.HERALD_URL?.trim();
+  if (!heraldUrl || !/^https?:\/\//.test(heraldUrl)) throw new ConfigError('HERALD_URL', 'herald worker publishes to a Herald node: set it to its base URL, e.g. http://herald:8000');
+  if (!config.serviceKey) throw new ConfigError('HERALD_SERVICE_KEY', 'herald worker publishes with the service key of the nodes');
   const { default: pino } = await import('pino');
   const log = pino({ level: config.logLevel, base: { role: 'worker' } });
-  const core = await createCore(config, { log });
-  const { store, notifications } = core;
-  const { startWorker } = await import('./transcode/index.js');
-  const { NotifyingReporter } = await import('./transcode/service.js');
-  const running = await startWorker({
+  const { runWorker } = await import('@herald/transcode');
+  const running = await runWorker({
     redisUrl: config.redisUrl,
     prefix: `${config.redisPrefix}herald`,
     concurrency: config.transcodeConcurrency,
-    outputDir: config.mediaDir,
-    reporter: new NotifyingReporter(store, notifications),
-    onError: (err, context) => log.warn({ err, context }, 'transcode reporter failed'),
+    mediaDir: config.mediaDir,
+    database: storeLocation(config),
+    heraldUrl,
+    serviceKey: config.serviceKey,
+    log,
   });
-  log.info({ concurrency: config.transcodeConcurrency }, 'transcode worker started');
   const stop = async () => {
     await running.close();
-    await core.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());

@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { makeTestVideo } from './transcode/index.js';
+import { makeTestVideo } from '@herald/transcode/make-test-video';
 
 /**
  * `herald demo`: makes a short test video with ffmpeg's own sources, uploads it to a

@@ -26,18 +26,3 @@ export const unauthorized = (why: string) => new HeraldError(ErrorCode.UNAUTHORI
 export const unavailable = (why: string) => new HeraldError(ErrorCode.UNAVAILABLE, why);
 export const invalid = (why: string) => new HeraldError(ErrorCode.VALIDATION, why);
 export const conflict = (why: string) => new HeraldError(ErrorCode.CONFLICT, why);
-
-/**
- * An error with an explicit HTTP status and a free-form code.
- * @deprecated Kept only for `transcode/**` until it throws `HeraldError`; new code throws `HeraldError`.
- */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}

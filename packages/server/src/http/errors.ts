@@ -1,29 +1,9 @@
-import { ErrorCode } from '@herald/protocol';
+import { ERROR_HTTP_STATUS, ErrorCode } from '@herald/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { HeraldError, HttpError } from '../errors.js';
+import { HeraldError } from '../errors.js';
 
-/**
- * The HTTP status of every error code: the one place where domain errors meet HTTP.
- * Codes that only travel over the WebSocket (bad commands, `since`) answer 400 should
- * they ever reach HTTP.
- */
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  [ErrorCode.INVALID_JSON]: 400,
-  [ErrorCode.UNKNOWN_COMMAND]: 400,
-  [ErrorCode.INVALID_COMMAND]: 400,
-  [ErrorCode.BINARY_NOT_SUPPORTED]: 400,
-  [ErrorCode.INVALID_SINCE]: 400,
-  [ErrorCode.RATE_LIMITED]: 429,
-  [ErrorCode.VALIDATION]: 400,
-  [ErrorCode.UNAUTHORIZED]: 401,
-  [ErrorCode.FORBIDDEN]: 403,
-  [ErrorCode.NOT_FOUND]: 404,
-  [ErrorCode.CONFLICT]: 409,
-  [ErrorCode.UNAVAILABLE]: 503,
-  [ErrorCode.INTERNAL]: 500,
-  [ErrorCode.TOO_LARGE]: 413,
-  [ErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
-};
+/** The HTTP status of every error code (the table lives in @herald/protocol, shared with @herald/transcode). */
+export const HTTP_STATUS = ERROR_HTTP_STATUS;
 
 /** The code for a 4xx that Fastify or one of its plugins raised with a status only. */
 function codeOfStatus(status: number): ErrorCode {
@@ -35,7 +15,7 @@ function codeOfStatus(status: number): ErrorCode {
 
 /** Every error leaves as `{ error: ERR_*, message, statusCode }` (plus `details` when given); nothing leaks a stack. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | HeraldError | HttpError, request, reply) => {
+  app.setErrorHandler((error: FastifyError | HeraldError, request, reply) => {
     if (error instanceof HeraldError) {
       const statusCode = HTTP_STATUS[error.code] ?? 500;
       if (statusCode === 500) {
@@ -43,9 +23,6 @@ export function registerErrorHandling(app: FastifyInstance): void {
         return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal server error', statusCode: 500 });
       }
       return reply.status(statusCode).send({ error: error.code, message: error.message, statusCode, ...(error.details ? { details: error.details } : {}) });
-    }
-    if (error instanceof HttpError) {
-      return reply.status(error.statusCode).send({ error: error.code, message: error.message, statusCode: error.statusCode });
     }
     if (error.validation) {
       const message = error.message.replace(/^(body|querystring|params|headers)\//, '$1.');

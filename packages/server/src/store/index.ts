@@ -1,5 +1,4 @@
 export { Store } from './store.js';
-export type { Video, TranscodeJobRow } from './store.js';
 export type { User, UserWithHash, RefreshUse, UserStore } from './users.js';
 export type { StoredNotification, Heads, StreamStore } from './streams.js';
 export type { InboxItem, InboxQuery, UnreadState, InboxStore } from './inbox.js';

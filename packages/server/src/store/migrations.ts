@@ -66,34 +66,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    // Videos and transcode jobs moved to @herald/transcode, which creates its tables with its own
+    // migration list (idempotent against databases where this one already created them). The
+    // name stays: Kysely refuses a database whose executed migrations are missing from the list.
     '0003_videos_and_jobs': {
-      async up(db: Kysely<any>) {
-        await sql`create table videos (
-          ${autoId('id')},
-          title varchar(200) not null,
-          path varchar(1024) not null,
-          duration double precision not null,
-          width integer not null,
-          height integer not null,
-          size bigint not null,
-          created_by bigint,
-          created_at bigint not null
-        )`.execute(db);
-        await db.schema
-          .createTable('transcode_jobs')
-          .addColumn('job_id', 'varchar(64)', (c) => c.primaryKey())
-          .addColumn('video_id', 'bigint', (c) => c.notNull().references('videos.id').onDelete('cascade'))
-          .addColumn('formats', 'text', (c) => c.notNull())
-          .addColumn('status', 'varchar(32)', (c) => c.notNull())
-          .addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0))
-          .addColumn('message', 'text', (c) => c.notNull().defaultTo(''))
-          .addColumn('outputs', 'text', (c) => c.notNull().defaultTo('[]'))
-          .addColumn('error', 'text')
-          .addColumn('created_at', 'bigint', (c) => c.notNull())
-          .addColumn('updated_at', 'bigint', (c) => c.notNull())
-          .execute();
-        await db.schema.createIndex('transcode_jobs_video').on('transcode_jobs').columns(['video_id', 'created_at']).execute();
-      },
+      async up() {},
     },
     '0004_notification_level': {
       async up(db: Kysely<any>) {

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { runFfmpeg, type FfmpegBinaries } from './ffmpeg.js';
+import { runFfmpeg, type FfmpegBinaries } from '../ffmpeg.js';
 
 export interface TestVideoOptions extends FfmpegBinaries {
   width?: number;

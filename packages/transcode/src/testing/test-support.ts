@@ -8,13 +8,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { checkFfmpeg } from './ffmpeg.js';
+import { checkFfmpeg } from '../ffmpeg.js';
 import type {
   TranscodeCompleteEvent,
   TranscodeFailedEvent,
   TranscodeProgressEvent,
   TranscodeReporter,
-} from './events.js';
+} from '../events.js';
 import { makeTestVideo } from './make-test-video.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -24,7 +24,6 @@ export { checkFfmpeg, type FfmpegInfo, type FfmpegBinaries } from './ffmpeg.js';
 export { availablePresets, resolvePreset, PRESET_NAMES, type Preset } from './presets.js';
 export { probe, type ProbeResult } from './probe.js';
 export { outputPathFor } from './transcode-file.js';
-export { makeTestVideo } from './make-test-video.js';
 export { InProcessQueue, type InProcessQueueOptions } from './in-process-queue.js';
 export {
   BullMqQueue,
@@ -35,3 +34,19 @@ export {
   type TranscodeWorker,
 } from './bullmq-queue.js';
 export { createTranscodeQueue, type TranscodeQueueConfig } from './create-queue.js';
+export { isTerminalStatus, PublishingReporter } from './reporter.js';
+export {
+  hubEvents,
+  inProcessPublisher,
+  HttpPublisher,
+  type HttpPublisherOptions,
+  type HubEvent,
+  type TranscodeEvent,
+  type TranscodePublisher,
+} from './publisher.js';
+export { VideoStore, type Video, type TranscodeJobRow } from './store/video-store.js';
+export { VideoService, type VideoView, type TranscodeStatusView, type VideoServiceOptions, type LiveProgress } from './service.js';
+export { startTranscoder, type Transcoder, type TranscoderOptions } from './embedded.js';
+export { runWorker, type WorkerConfig, type RunningWorker } from './worker.js';
+export { videoRoutes, type VideoRouteDeps } from './http/routes.js';
+export { httpStatusOf } from './http/status.js';

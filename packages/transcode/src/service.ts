@@ -4,51 +4,14 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ErrorCode, type TranscodeStatus } from '@herald/protocol';
 import type { Logger } from 'pino';
-import { HttpError, notFound } from '../errors.js';
-import type { NotificationService } from '../notifications/index.js';
-import type { Store, TranscodeJobRow, Video } from '../store/index.js';
 import { NotAVideoError, TranscodeError } from './errors.js';
-import type { TranscodeCompleteEvent, TranscodeFailedEvent, TranscodeProgressEvent, TranscodeReporter } from './events.js';
 import { availablePresets, PRESET_NAMES, resolvePreset } from './presets.js';
 import { probe } from './probe.js';
 import type { TranscodeQueue } from './queue.js';
-
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
-
-/**
- * The server's TranscodeReporter: every event becomes a notification; status changes
- * (not ticks) are written to the job row so the polling endpoint agrees with the pushes.
- */
-export class NotifyingReporter implements TranscodeReporter {
-  readonly #store: Store;
-  readonly #notifications: NotificationService;
-  readonly #lastStatus = new Map<string, string>();
-
-  constructor(store: Store, notifications: NotificationService) {
-    this.#store = store;
-    this.#notifications = notifications;
-  }
-
-  async progress(e: TranscodeProgressEvent): Promise<void> {
-    await this.#notifications.notifyTranscodeProgress(e.video_id, e.status, e.progress, e.message, { job_id: e.job_id, user_id: e.user_id });
-    if (this.#lastStatus.get(e.job_id) === e.status) return;
-    if (TERMINAL.has(e.status)) this.#lastStatus.delete(e.job_id);
-    else this.#lastStatus.set(e.job_id, e.status);
-    await this.#store.updateJob(e.job_id, { status: e.status, progress: e.progress, message: e.message });
-  }
-
-  async complete(e: TranscodeCompleteEvent): Promise<void> {
-    await this.#store.addJobOutput(e.job_id, { format_type: e.format_type, file_size: e.file_size });
-    await this.#notifications.notifyTranscodeComplete(e.video_id, e.title, e.format_type, e.file_size, { job_id: e.job_id, user_id: e.user_id });
-  }
-
-  async failed(e: TranscodeFailedEvent): Promise<void> {
-    this.#lastStatus.delete(e.job_id);
-    await this.#store.updateJob(e.job_id, { status: 'failed', error: e.error });
-    await this.#notifications.notifyTranscodeFailed(e.video_id, e.title, e.error, { job_id: e.job_id, user_id: e.user_id });
-  }
-}
+import { isTerminalStatus } from './reporter.js';
+import type { TranscodeJobRow, Video, VideoStore } from './store/video-store.js';
 
 /** A video with the state of its latest transcode job, as the API returns it. */
 export interface VideoView extends Omit<Video, 'path' | 'created_by'> {
@@ -72,24 +35,39 @@ export interface TranscodeStatusView {
   error: string | null;
 }
 
+/** The latest pushed progress of a job in flight, as the host's delivery side saw it. */
+export interface LiveProgress {
+  status: TranscodeStatus | string;
+  progress: number;
+  message: string;
+}
+
 export interface VideoServiceOptions {
   uploadDir: string;
+  /**
+   * The latest tick of a job (ticks are not written to the job row). Embedded, the host
+   * passes its progress board; without it the row's last status change is shown.
+   */
+  liveProgress?: (jobId: string) => LiveProgress | undefined;
 }
 
 /** Videos, uploads and transcode jobs: the producing side of the transcode notifications. */
 export class VideoService {
-  readonly #store: Store;
+  readonly #store: VideoStore;
   readonly #queue: TranscodeQueue;
-  readonly #notifications: NotificationService;
   readonly #options: VideoServiceOptions;
   readonly #log: Logger;
 
-  constructor(store: Store, queue: TranscodeQueue, notifications: NotificationService, options: VideoServiceOptions, log: Logger) {
+  constructor(store: VideoStore, queue: TranscodeQueue, options: VideoServiceOptions, log: Logger) {
     this.#store = store;
     this.#queue = queue;
-    this.#notifications = notifications;
     this.#options = options;
     this.#log = log;
+  }
+
+  /** The videos and jobs tables (tests, operators' tools). */
+  get store(): VideoStore {
+    return this.#store;
   }
 
   async presets(): Promise<Array<{ name: string; label: string; available: boolean }>> {
@@ -104,7 +82,7 @@ export class VideoService {
     const path = join(this.#options.uploadDir, `${randomUUID()}${ext}`);
     try {
       await pipeline(file, createWriteStream(path));
-      if (file.truncated) throw new HttpError(413, 'ERR_TOO_LARGE', 'the file is larger than MAX_UPLOAD_BYTES');
+      if (file.truncated) throw new TranscodeError(ErrorCode.TOO_LARGE, 'the file is larger than MAX_UPLOAD_BYTES');
       const info = await probe(path);
       const size = (await stat(path)).size;
       const video = await this.#store.createVideo({
@@ -119,7 +97,7 @@ export class VideoService {
       return this.#view(video, undefined);
     } catch (error) {
       await rm(path, { force: true });
-      if (error instanceof NotAVideoError) throw new HttpError(422, 'ERR_NOT_A_VIDEO', error.message);
+      if (error instanceof NotAVideoError) throw new TranscodeError(ErrorCode.NOT_A_VIDEO, error.message);
       throw error;
     }
   }
@@ -139,15 +117,10 @@ export class VideoService {
   async transcode(videoId: number, formats: string[]): Promise<{ job_id: string; video_id: number; formats: string[] }> {
     const video = await this.#video(videoId);
     const unique = [...new Set(formats)];
-    try {
-      for (const name of unique) await resolvePreset(name);
-    } catch (error) {
-      if (error instanceof TranscodeError) throw new HttpError(error.statusCode, error.code, error.message);
-      throw error;
-    }
+    for (const name of unique) await resolvePreset(name);
     const running = (await this.#store.latestJobs([videoId])).get(videoId);
-    if (running && !TERMINAL.has(running.status)) {
-      throw new HttpError(409, 'ERR_CONFLICT', `video ${videoId} already has a transcode in progress (job ${running.job_id})`);
+    if (running && !isTerminalStatus(running.status)) {
+      throw new TranscodeError(ErrorCode.CONFLICT, `video ${videoId} already has a transcode in progress (job ${running.job_id})`);
     }
     const jobId = randomUUID();
     await this.#store.createJob(jobId, videoId, unique, 'queued');
@@ -155,7 +128,6 @@ export class VideoService {
       await this.#queue.enqueue({ job_id: jobId, video_id: videoId, title: video.title, input: video.path, formats: unique });
     } catch (error) {
       await this.#store.updateJob(jobId, { status: 'failed', error: error instanceof Error ? error.message : String(error) });
-      if (error instanceof TranscodeError) throw new HttpError(error.statusCode, error.code, error.message);
       throw error;
     }
     this.#log.info({ video_id: videoId, job_id: jobId, formats: unique }, 'transcode queued');
@@ -165,7 +137,7 @@ export class VideoService {
   async cancel(videoId: number): Promise<{ cancelled: boolean }> {
     await this.#video(videoId);
     const job = (await this.#store.latestJobs([videoId])).get(videoId);
-    if (!job || TERMINAL.has(job.status)) return { cancelled: false };
+    if (!job || isTerminalStatus(job.status)) return { cancelled: false };
     const cancelled = await this.#queue.cancel(job.job_id);
     if (cancelled) await this.#store.updateJob(job.job_id, { status: 'cancelled' });
     return { cancelled };
@@ -178,14 +150,14 @@ export class VideoService {
 
   async #video(id: number): Promise<Video> {
     const video = await this.#store.findVideo(id);
-    if (!video) throw notFound(`video ${id}`);
+    if (!video) throw new TranscodeError(ErrorCode.NOT_FOUND, `video ${id} not found`);
     return video;
   }
 
   /** Merges the job row (status changes) with the latest pushed tick (progress). */
   #view(video: Video, job: TranscodeJobRow | undefined): VideoView {
     const { path: _path, created_by: _by, ...rest } = video;
-    const tick = job && !TERMINAL.has(job.status) ? this.#notifications.progress.latest(job.job_id) : undefined;
+    const tick = job && !isTerminalStatus(job.status) ? this.#options.liveProgress?.(job.job_id) : undefined;
     return {
       ...rest,
       status: tick?.status ?? job?.status ?? 'uploaded',

@@ -1,19 +1,20 @@
+import { ErrorCode } from '@herald/protocol';
+
 /**
- * Errors of the transcode engine. Each has a stable `code` (for the server's error
- * catalogue), an HTTP status where it can reach an API caller, and `transient`, which
- * decides whether a queue retries the job: only failures that say nothing about the
- * input (ffmpeg killed by a signal, spawn out of resources, worker lost) are retried.
+ * Errors of the transcode package. Each has a stable `code` from `ErrorCode` in
+ * @herald/protocol (the HTTP plugin maps codes to statuses in one place, `httpStatusOf`),
+ * and `transient`, which decides whether a queue retries the job: only failures that say
+ * nothing about the input (ffmpeg killed by a signal, spawn out of resources, worker lost)
+ * are retried.
  */
 export class TranscodeError extends Error {
-  readonly code: string;
-  readonly statusCode: number;
+  readonly code: ErrorCode;
   readonly transient: boolean;
 
-  constructor(code: string, message: string, opts: { statusCode?: number; transient?: boolean; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { transient?: boolean; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'TranscodeError';
     this.code = code;
-    this.statusCode = opts.statusCode ?? 500;
     this.transient = opts.transient ?? false;
   }
 }
@@ -24,9 +25,7 @@ export class UnknownPresetError extends TranscodeError {
   readonly available: readonly string[];
 
   constructor(preset: string, available: readonly string[], reason = 'unknown preset') {
-    super('ERR_TRANSCODE_UNKNOWN_PRESET', `${reason} "${preset}"; available presets: ${available.join(', ') || '(none)'}`, {
-      statusCode: 400,
-    });
+    super(ErrorCode.TRANSCODE_UNKNOWN_PRESET, `${reason} "${preset}"; available presets: ${available.join(', ') || '(none)'}`);
     this.name = 'UnknownPresetError';
     this.preset = preset;
     this.available = available;
@@ -38,7 +37,7 @@ export class NotAVideoError extends TranscodeError {
   readonly file: string;
 
   constructor(file: string, detail: string) {
-    super('ERR_TRANSCODE_NOT_A_VIDEO', `not a video: ${detail}`, { statusCode: 422 });
+    super(ErrorCode.TRANSCODE_NOT_A_VIDEO, `not a video: ${detail}`);
     this.name = 'NotAVideoError';
     this.file = file;
   }
@@ -51,9 +50,9 @@ export class FfmpegNotFoundError extends TranscodeError {
   constructor(binary: string, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     super(
-      'ERR_TRANSCODE_FFMPEG_NOT_FOUND',
+      ErrorCode.TRANSCODE_FFMPEG_NOT_FOUND,
       `cannot run "${binary}"${why}; install ffmpeg or set FFMPEG_PATH / FFPROBE_PATH`,
-      { statusCode: 503, cause },
+      { cause },
     );
     this.name = 'FfmpegNotFoundError';
     this.binary = binary;
@@ -70,7 +69,7 @@ export class FfmpegFailedError extends TranscodeError {
 
   constructor(exitCode: number | null, signal: NodeJS.Signals | null, stderrTail: string, transient: boolean) {
     const how = signal ? `FFmpeg process was killed by ${signal}` : `FFmpeg process exited with code ${exitCode}`;
-    super('ERR_TRANSCODE_FFMPEG_FAILED', stderrTail ? `${how}: ${stderrTail}` : how, { transient });
+    super(ErrorCode.TRANSCODE_FFMPEG_FAILED, stderrTail ? `${how}: ${stderrTail}` : how, { transient });
     this.name = 'FfmpegFailedError';
     this.exitCode = exitCode;
     this.signal = signal;
@@ -84,7 +83,7 @@ export class FfmpegFailedError extends TranscodeError {
 export class FfmpegSpawnError extends TranscodeError {
   constructor(binary: string, cause: NodeJS.ErrnoException) {
     const transient = ['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM'].includes(cause.code ?? '');
-    super('ERR_TRANSCODE_SPAWN', `cannot start "${binary}": ${cause.message}`, { transient, cause });
+    super(ErrorCode.TRANSCODE_SPAWN, `cannot start "${binary}": ${cause.message}`, { transient, cause });
     this.name = 'FfmpegSpawnError';
   }
 }
@@ -92,7 +91,7 @@ export class FfmpegSpawnError extends TranscodeError {
 /** The job was cancelled (by `queue.cancel()`, or the queue closing). */
 export class TranscodeCancelledError extends TranscodeError {
   constructor(reason = 'cancelled') {
-    super('ERR_TRANSCODE_CANCELLED', reason, { statusCode: 409 });
+    super(ErrorCode.TRANSCODE_CANCELLED, reason);
     this.name = 'TranscodeCancelledError';
   }
 }
@@ -100,7 +99,7 @@ export class TranscodeCancelledError extends TranscodeError {
 /** The worker is shutting down; the job goes back to the queue for another attempt. */
 export class WorkerShutdownError extends TranscodeError {
   constructor() {
-    super('ERR_TRANSCODE_SHUTDOWN', 'worker shutting down', { statusCode: 503, transient: true });
+    super(ErrorCode.TRANSCODE_SHUTDOWN, 'worker shutting down', { transient: true });
     this.name = 'WorkerShutdownError';
   }
 }
@@ -108,7 +107,7 @@ export class WorkerShutdownError extends TranscodeError {
 /** Workers died holding the job more often than allowed (`maxStalledCount`). */
 export class WorkerLostError extends TranscodeError {
   constructor(detail: string) {
-    super('ERR_TRANSCODE_WORKER_LOST', `transcode worker lost: ${detail}`);
+    super(ErrorCode.TRANSCODE_WORKER_LOST, `transcode worker lost: ${detail}`);
     this.name = 'WorkerLostError';
   }
 }
@@ -124,7 +123,7 @@ export class RedisUnavailableError extends TranscodeError {
     } catch {
       /* keep the variable name */
     }
-    super('ERR_TRANSCODE_REDIS_UNAVAILABLE', `Redis at ${where} does not answer`, { statusCode: 503 });
+    super(ErrorCode.TRANSCODE_REDIS_UNAVAILABLE, `Redis at ${where} does not answer`);
     this.name = 'RedisUnavailableError';
   }
 }
@@ -132,7 +131,7 @@ export class RedisUnavailableError extends TranscodeError {
 /** A job description that cannot be processed (missing fields, no formats). */
 export class InvalidJobError extends TranscodeError {
   constructor(message: string) {
-    super('ERR_TRANSCODE_INVALID_JOB', message, { statusCode: 400 });
+    super(ErrorCode.TRANSCODE_INVALID_JOB, message);
     this.name = 'InvalidJobError';
   }
 }

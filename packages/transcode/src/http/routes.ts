@@ -1,16 +1,24 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
-import { HttpError } from '../errors.js';
-import type { VideoService } from '../transcode/service.js';
-import type { Guards } from './guards.js';
-import { bearer, errorResponses } from './schemas.js';
+import { ErrorCode } from '@herald/protocol';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TranscodeError } from '../errors.js';
+import type { VideoService } from '../service.js';
+import { httpStatusOf } from './status.js';
 
 export interface VideoRouteDeps {
   videos: VideoService;
-  guards: Guards;
+  /** preHandler that lets administrators through and refuses everyone else (the host's auth). */
+  authorize: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** The signed-in uploader's id, once `authorize` passed. */
+  userIdOf: (request: FastifyRequest) => number;
   maxUploadBytes: number;
 }
+
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), statusCode: Type.Integer() });
+const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
+const bearer = [{ bearerAuth: [] }];
 
 const Output = Type.Object({ format_type: Type.String(), file_size: Type.Integer() });
 const VideoBody = Type.Object({
@@ -41,13 +49,23 @@ const StatusBody = Type.Object({
 });
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
-export const videoRoutes: FastifyPluginAsyncTypebox<VideoRouteDeps> = async (app, { videos, guards, maxUploadBytes }) => {
+/**
+ * The videos API as a Fastify plugin (encapsulated: its error handler sees only these
+ * routes). Transcode errors leave as `{ error, message, statusCode }` with the status from
+ * `httpStatusOf`; anything else goes on to the host's error handler.
+ */
+export const videoRoutes: FastifyPluginAsyncTypebox<VideoRouteDeps> = async (app, { videos, authorize, userIdOf, maxUploadBytes }) => {
   await app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 5, fieldSize: 1024 } });
+  app.setErrorHandler((error, _request, reply) => {
+    if (!(error instanceof TranscodeError)) throw error;
+    const statusCode = httpStatusOf(error.code);
+    return reply.status(statusCode).send({ error: error.code, message: error.message, statusCode });
+  });
 
   app.get(
     '/api/v1/transcode/presets',
     {
-      preHandler: guards.admin,
+      preHandler: authorize,
       schema: {
         tags: ['videos'],
         security: bearer,
@@ -60,7 +78,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox<VideoRouteDeps> = async (app
   app.post(
     '/api/v1/videos',
     {
-      preHandler: guards.admin,
+      preHandler: authorize,
       schema: {
         tags: ['videos'],
         summary: 'Upload a video (multipart/form-data: `title` then `file`; or ?title=). Checked with ffprobe.',
@@ -71,32 +89,32 @@ export const videoRoutes: FastifyPluginAsyncTypebox<VideoRouteDeps> = async (app
       },
     },
     async (request, reply) => {
-      if (!request.isMultipart()) throw new HttpError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'send the video as multipart/form-data with a "file" field');
+      if (!request.isMultipart()) throw new TranscodeError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send the video as multipart/form-data with a "file" field');
       const file = await request.file();
-      if (!file || file.fieldname !== 'file') throw new HttpError(400, 'ERR_VALIDATION', 'multipart body needs a "file" field');
+      if (!file || file.fieldname !== 'file') throw new TranscodeError(ErrorCode.VALIDATION, 'multipart body needs a "file" field');
       const titleField = file.fields.title;
       const fieldTitle = titleField && !Array.isArray(titleField) && titleField.type === 'field' ? String(titleField.value) : undefined;
-      const video = await videos.upload(file.file, file.filename, request.query.title ?? fieldTitle, request.principal!.user.id);
+      const video = await videos.upload(file.file, file.filename, request.query.title ?? fieldTitle, userIdOf(request));
       return reply.status(201).send(video);
     },
   );
 
   app.get(
     '/api/v1/videos',
-    { preHandler: guards.admin, schema: { tags: ['videos'], security: bearer, response: { 200: Type.Object({ items: Type.Array(VideoBody) }), ...errorResponses } } },
+    { preHandler: authorize, schema: { tags: ['videos'], security: bearer, response: { 200: Type.Object({ items: Type.Array(VideoBody) }), ...errorResponses } } },
     async () => ({ items: await videos.list() }),
   );
 
   app.get(
     '/api/v1/videos/:id',
-    { preHandler: guards.admin, schema: { tags: ['videos'], security: bearer, params: IdParams, response: { 200: VideoBody, ...errorResponses } } },
+    { preHandler: authorize, schema: { tags: ['videos'], security: bearer, params: IdParams, response: { 200: VideoBody, ...errorResponses } } },
     async (request) => videos.get(request.params.id),
   );
 
   app.post(
     '/api/v1/videos/:id/transcode',
     {
-      preHandler: guards.admin,
+      preHandler: authorize,
       schema: {
         tags: ['videos'],
         summary: 'Start a transcode with named presets; an unknown or unavailable preset gets 400 listing the available ones',
@@ -112,7 +130,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox<VideoRouteDeps> = async (app
   app.post(
     '/api/v1/videos/:id/transcode/cancel',
     {
-      preHandler: guards.admin,
+      preHandler: authorize,
       schema: { tags: ['videos'], security: bearer, params: IdParams, response: { 200: Type.Object({ cancelled: Type.Boolean() }), ...errorResponses } },
     },
     async (request) => videos.cancel(request.params.id),
@@ -121,7 +139,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox<VideoRouteDeps> = async (app
   app.get(
     '/api/v1/videos/:id/transcode-status',
     {
-      preHandler: guards.admin,
+      preHandler: authorize,
       schema: {
         tags: ['videos'],
         summary: 'The polling endpoint TranscodeStatus falls back to; agrees with what was pushed',

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSocket, startHerald, until, type TestHerald } from '../testing/herald.js';
-import { requireService } from '../testing/services.js';
-import { checkFfmpeg, makeTestVideo } from '../transcode/index.js';
+import { checkFfmpeg } from '../ffmpeg.js';
+import { makeTestVideo } from '../testing/make-test-video.js';
+import { openSocket, requireService, startHerald, until, type TestHerald } from '../testing/test-hub.js';
 
 const ffmpeg = await checkFfmpeg().then(
   () => ({ ok: true, why: '' }),
@@ -87,7 +87,7 @@ describe.runIf(requireService('ffmpeg', ffmpeg.ok, ffmpeg.why))('videos and tran
   it('reports a failing ffmpeg run as transcode_failed with its error, and the status says failed', async () => {
     const video = (await upload(readFileSync(clip), 'clip.mp4')).body;
     // The source vanishes between upload and transcode: ffmpeg fails on it.
-    rmSync((await herald.store.findVideo(video.id))!.path);
+    rmSync((await herald.videos.store.findVideo(video.id))!.path);
     const socket = openSocket(`${herald.wsUrl}/api/v1/ws/admin?token=${admin.token}`);
     await socket.waitFor((m) => m.type === 'resumed');
     await json(`/api/v1/videos/${video.id}/transcode`, 'POST', { formats: ['h264_480p'] });

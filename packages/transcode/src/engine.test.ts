@@ -7,8 +7,9 @@ import type { TranscodeJob } from './events.js';
 import { checkFfmpeg, runFfmpeg } from './ffmpeg.js';
 import { InProcessQueue } from './in-process-queue.js';
 import { availablePresets, listEncoders, resolvePreset } from './presets.js';
+import { httpStatusOf } from './http/status.js';
 import { probe } from './probe.js';
-import { isTerminal, makeClips, makeTempDir, missingFfmpeg, RecordingReporter, uniqueId } from './test-support.js';
+import { isTerminal, makeClips, makeTempDir, missingFfmpeg, RecordingReporter, uniqueId } from './testing/test-support.js';
 
 const noFfmpeg = await missingFfmpeg();
 
@@ -47,7 +48,7 @@ describe.skipIf(noFfmpeg)('transcode engine with real ffmpeg', () => {
     const err = await resolvePreset('vp9_4k').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnknownPresetError);
     const e = err as UnknownPresetError;
-    expect(e.statusCode).toBe(400);
+    expect(httpStatusOf(e.code)).toBe(400);
     expect(e.available).toEqual(await availablePresets());
     expect(e.message).toContain('h264_720p');
     const queue = new InProcessQueue({ reporter: new RecordingReporter(), outputDir: tmp.dir });

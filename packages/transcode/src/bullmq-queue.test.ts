@@ -23,7 +23,7 @@ import {
   RecordingReporter,
   REDIS_URL,
   uniqueId,
-} from './test-support.js';
+} from './testing/test-support.js';
 
 const noFfmpeg = await missingFfmpeg();
 const noRedis = await missingRedis();
@@ -54,7 +54,8 @@ describe('BullMQ worker start-up', () => {
   });
 });
 
-/** A worker in a child process, reporting on stdout: killable with SIGKILL like a crashed `herald worker`. */
+/** A worker in a child process, reporting on stdout: killable with SIGKILL like a crashed `herald worker`. It transpiles the
+ * sources on start (seconds on a busy machine), so the tests that use one have a longer budget. */
 class ChildWorker {
   readonly events: RecordedEvent[] = [];
   readonly proc: ChildProcess;
@@ -62,9 +63,9 @@ class ChildWorker {
 
   constructor(loc: Required<BullMqLocation>, outputDir: string) {
     const register = `data:text/javascript,${encodeURIComponent(
-      `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(join(here, 'test-ts-hooks.mjs')).href)});`,
+      `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(join(here, 'testing', 'test-ts-hooks.mjs')).href)});`,
     )}`;
-    this.proc = spawn(process.execPath, ['--import', register, join(here, 'test-worker-child.ts')], {
+    this.proc = spawn(process.execPath, ['--conditions=herald-source', '--import', register, join(here, 'testing', 'test-worker-child.ts')], {
       env: {
         ...process.env,
         REDIS_URL: loc.redisUrl,
@@ -225,7 +226,7 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     const q = queue(reporter);
     const child = new ChildWorker(loc, outputDir);
     closers.push(() => child.kill());
-    await child.waitFor((e) => e.kind === 'ready');
+    await child.waitFor((e) => e.kind === 'ready', 40_000);
     const j = job(6, { input: clips.medium });
     await q.enqueue(j);
     await child.waitFor((e) => e.kind === 'progress' && e.job_id === j.job_id && e.progress > 0);
@@ -248,7 +249,7 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     expect(values.at(-1)).toBe(100);
     expect(await readdir(join(outputDir, '6'))).toEqual(['h264_480p.mp4']);
     await expect.poll(async () => (await q.queue.getJob(j.job_id))?.getState(), { timeout: 5000 }).toBe('completed');
-  });
+  }, 60_000);
 
   it('reports retrying when ffmpeg is killed by a signal, and completes on the next attempt', async () => {
     const reporter = new RecordingReporter();
@@ -275,7 +276,7 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     const q = queue(reporter);
     const child = new ChildWorker(loc, outputDir);
     closers.push(() => child.kill());
-    await child.waitFor((e) => e.kind === 'ready');
+    await child.waitFor((e) => e.kind === 'ready', 40_000);
     const j = job(8, { input: clips.medium });
     await q.enqueue(j);
     await child.waitFor((e) => e.kind === 'progress' && e.job_id === j.job_id && e.progress > 0);
@@ -286,7 +287,7 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     expect(failed.kind === 'failed' && failed.error).toMatch(/worker lost/);
     expect(reporter.progressOf(j.job_id).at(-1)?.status).toBe('failed');
     expect(reporter.of(j.job_id).some((e) => e.kind === 'complete')).toBe(false);
-  });
+  }, 60_000);
 
   it('refuses a job id that is still queued, and runs a finished one again', async () => {
     const reporter = new RecordingReporter();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TranscodeJob } from './events.js';
 import { InProcessQueue } from './in-process-queue.js';
-import { ffmpegChildren, isTerminal, makeClips, makeTempDir, missingFfmpeg, type RecordedEvent, RecordingReporter, uniqueId } from './test-support.js';
+import { ffmpegChildren, isTerminal, makeClips, makeTempDir, missingFfmpeg, type RecordedEvent, RecordingReporter, uniqueId } from './testing/test-support.js';
 
 const noFfmpeg = await missingFfmpeg();
 

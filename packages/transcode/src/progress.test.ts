@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ProgressParser, progressFraction, TailBuffer } from './ffmpeg.js';
 import { JobProgress } from './job-progress.js';
 import { backoffDelay } from './queue.js';
-import { RecordingReporter } from './test-support.js';
+import { RecordingReporter } from './testing/test-support.js';
 
 describe('ffmpeg -progress parsing', () => {
   it('yields one tick per block with the output time in seconds', () => {

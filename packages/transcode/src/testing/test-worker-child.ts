@@ -2,8 +2,8 @@
  * A `herald worker`-like process for tests: runs startWorker() with settings from the
  * environment and writes every reporter call to stdout as a JSON line.
  */
-import { startWorker } from './bullmq-queue.js';
-import type { TranscodeReporter } from './events.js';
+import { startWorker } from '../bullmq-queue.js';
+import type { TranscodeReporter } from '../events.js';
 
 function out(e: object): void {
   process.stdout.write(`${JSON.stringify(e)}\n`);
