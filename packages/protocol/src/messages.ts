@@ -152,6 +152,24 @@ export type PersistedMessage = (TranscodeCompleteMessage | TranscodeFailedMessag
 /** Types that are never stored: progress is state, not a backlog. */
 export const EPHEMERAL_TYPES: ReadonlySet<string> = new Set([MessageType.TRANSCODE_PROGRESS]);
 
+/**
+ * The specification's notification types, written to the store before they are sent and
+ * carrying `id`, `stream`, `offset` (custom types are stored too: every type not in `EPHEMERAL_TYPES`).
+ */
+export const PERSISTED_TYPES: ReadonlySet<string> = new Set([MessageType.TRANSCODE_COMPLETE, MessageType.TRANSCODE_FAILED, MessageType.SYSTEM_MESSAGE]);
+
+/**
+ * A stored notification as it goes on the wire: its type's own fields (any type a producer
+ * published, the specification's or a custom one), then its place in its stream.
+ */
+export interface StoredMessage {
+  type: string;
+  [field: string]: unknown;
+  id: number;
+  stream: string;
+  offset: number;
+}
+
 /** Client → server commands. Text `ping` and `get_stats` are accepted as in the specification. */
 export const Command = {
   PING: 'ping',

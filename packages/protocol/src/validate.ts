@@ -86,13 +86,25 @@ export function parseServerMessage(text: string): Parsed<ServerMessage> {
   if (!isRecord(data) || !isStr(data.type)) {
     return { ok: false, code: ErrorCode.INVALID_COMMAND, error: 'server message has no type' };
   }
-  const required = REQUIRED[data.type];
-  if (required) {
-    for (const [field, check] of Object.entries(required)) {
-      if (!check(data[field])) {
-        return { ok: false, code: ErrorCode.VALIDATION, error: `${data.type}.${field} is missing or invalid` };
-      }
-    }
-  }
+  const missing = missingField(data);
+  if (missing !== undefined) return { ok: false, code: ErrorCode.VALIDATION, error: `${data.type}.${missing} is missing or invalid` };
   return { ok: true, value: data as unknown as ServerMessage };
+}
+
+/** The first required field of a known type that is missing or invalid. */
+function missingField(data: Record<string, unknown>): string | undefined {
+  const required = REQUIRED[String(data.type)];
+  if (!required) return undefined;
+  for (const [field, check] of Object.entries(required)) if (!check(data[field])) return field;
+  return undefined;
+}
+
+/**
+ * Whether an already parsed value is a server message of `type` with its required fields.
+ *
+ * @example
+ * if (isServerMessage(value, 'transcode_progress')) board.update(value);
+ */
+export function isServerMessage<T extends ServerMessage['type']>(value: unknown, type: T): value is Extract<ServerMessage, { type: T }> {
+  return isRecord(value) && value.type === type && missingField(value) === undefined;
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Progress, Space, Typography } from 'antd';
 import type { HeraldClient, TranscodeProgressEntry } from '@herald/client';
+import { TERMINAL_TRANSCODE_STATUSES } from '@herald/protocol';
 import { useOptionalWebSocketContext } from './WebSocketContext.js';
 
 /** What `GET /api/v1/videos/{id}/transcode-status` returns (fields the component reads). */
@@ -28,7 +29,7 @@ export interface TranscodeStatusProps {
   children?: (status: TranscodeStatusInfo | undefined) => ReactNode;
 }
 
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_TRANSCODE_STATUSES);
 /** While connected, pushed messages carry progress: poll 3× less often (the specification's 混合模式). */
 const CONNECTED_POLL_FACTOR = 3;
 

@@ -7,6 +7,8 @@ import type { NotificationService } from './service.js';
 /** The specification's channel: `redis_client.publish('notifications', json.dumps({...}))`. */
 export const COMPAT_CHANNEL = 'notifications';
 const CLAIM_TTL_MS = 5000;
+/** What a message carries besides its own fields: its type, and a position (the store assigns its own). */
+const NOT_FIELDS: ReadonlySet<string> = new Set(['type', 'id', 'stream', 'offset']);
 const ACCEPTED: ReadonlySet<string> = new Set([
   MessageType.TRANSCODE_PROGRESS,
   MessageType.TRANSCODE_COMPLETE,
@@ -49,11 +51,9 @@ export class CompatBridge {
     const key = createHash('sha1').update(payload).digest('hex');
     try {
       if (!(await this.#broker.claim(`compat:${key}`, CLAIM_TTL_MS))) return;
-      const { type, ...fields } = parsed.value as unknown as Record<string, unknown> & { type: string };
-      delete fields.id;
-      delete fields.stream;
-      delete fields.offset;
-      await this.#notifications.publish('admin', type, fields);
+      // A position given by the producer is not ours: the store gives the message its own.
+      const fields = Object.fromEntries(Object.entries(parsed.value).filter(([field]) => !NOT_FIELDS.has(field)));
+      await this.#notifications.publish('admin', parsed.value.type, fields);
     } catch (error) {
       this.#log.error({ err: error }, 'could not deliver a message from the notifications channel');
     }

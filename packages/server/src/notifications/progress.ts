@@ -1,6 +1,6 @@
-import type { TranscodeProgressMessage } from '@herald/protocol';
+import { TERMINAL_TRANSCODE_STATUSES, type TranscodeProgressMessage } from '@herald/protocol';
 
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_TRANSCODE_STATUSES);
 
 interface Entry {
   message: TranscodeProgressMessage & { user_id?: number };

@@ -3,11 +3,12 @@ import {
   BROADCAST_STREAM,
   EPHEMERAL_TYPES,
   MessageType,
+  isServerMessage,
+  notificationsReadMessage,
   streamsFor,
   userStream,
   type Level,
   type StreamPosition,
-  type TranscodeProgressMessage,
 } from '@herald/protocol';
 import type { Logger } from 'pino';
 import { channelFor, type Broker } from '../broker/index.js';
@@ -168,16 +169,7 @@ export class NotificationService {
     else marked = await this.#store.inbox.markRead(userId, ids, streams);
     const unread = await this.#store.inbox.unread(userId, streams);
     const change: ReadChange = { ids: marked, unread };
-    await this.#publishText(
-      userStream(userId),
-      JSON.stringify({
-        type: MessageType.NOTIFICATIONS_READ,
-        ids: marked,
-        unread_count: unread.count,
-        unread_positions: unread.positions,
-        timestamp: nowIso(),
-      }),
-    );
+    await this.#publishText(userStream(userId), JSON.stringify(notificationsReadMessage(marked, unread)));
     return change;
   }
 
@@ -185,7 +177,7 @@ export class NotificationService {
     const parsed = readMeta(payload);
     if (!parsed) return;
     const { meta, message } = parsed;
-    if (meta.type === MessageType.TRANSCODE_PROGRESS) this.progress.update(message as unknown as TranscodeProgressMessage);
+    if (isServerMessage(message, MessageType.TRANSCODE_PROGRESS)) this.progress.update(message);
     // A job with several formats completes once per format; only its final progress tick or a failure ends it.
     else if (meta.type === MessageType.TRANSCODE_FAILED) this.progress.finish(meta.job_id, meta.video_id ?? 0);
   }

@@ -1,13 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, ErrorCode, MessageType, parseSince, streamsFor, type ConnectionStats, type StreamPosition } from '@herald/protocol';
+import { CloseCode, ErrorCode, errorMessage, streamsFor, type ConnectionStats } from '@herald/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenError, type AuthService } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationService } from '../notifications/index.js';
-import { nowIso } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { ConnectionManager } from './manager.js';
@@ -30,8 +29,8 @@ interface Admission {
   username: string;
   userIsAdmin: boolean;
   expiresAt: number;
-  since: StreamPosition | undefined;
-  sinceError: string | undefined;
+  /** The raw `since` parameter, checked by the delivery rules (`delivery/opening.ts`). */
+  since: string | null;
 }
 
 export interface GatewayDeps {
@@ -124,7 +123,7 @@ export class WebSocketGateway implements ConnectionHost {
           ws.close(result.code, result.reason);
           return;
         }
-        void this.#open(ws, result, ip);
+        void this.#open(ws, result);
       });
     });
   }
@@ -176,75 +175,35 @@ export class WebSocketGateway implements ConnectionHost {
     if (manager.countOf(user.id) >= config.maxConnectionsPerUser) {
       return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
     }
-    const rawSince = query.get('since');
-    let since: StreamPosition | undefined;
-    let sinceError: string | undefined;
-    if (rawSince !== null) {
-      const parsed = parseSince(rawSince);
-      if (parsed.ok) since = parsed.value;
-      else sinceError = parsed.error;
-    }
-    return { endpoint, userId: user.id, username: user.username, userIsAdmin: user.is_admin, expiresAt: claims.exp * 1000, since, sinceError };
+    return { endpoint, userId: user.id, username: user.username, userIsAdmin: user.is_admin, expiresAt: claims.exp * 1000, since: query.get('since') };
   }
 
-  async #open(ws: WebSocket, admission: Admission, ip: string): Promise<void> {
+  async #open(ws: WebSocket, admission: Admission): Promise<void> {
     const { config, manager, notifications, store, nodeId } = this.#deps;
     const isAdmin = admission.endpoint === 'admin';
     const streams = streamsFor(admission.userId, isAdmin);
     const conn = new Connection(
       ws,
-      { userId: admission.userId, username: admission.username, isAdmin, userIsAdmin: admission.userIsAdmin, streams, ip, expiresAt: admission.expiresAt },
+      { userId: admission.userId, isAdmin, userIsAdmin: admission.userIsAdmin, streams, expiresAt: admission.expiresAt },
       this,
       { sendBufferBytes: config.sendBufferBytes, maxMessagesPerSecond: config.maxMessagesPerSecond },
     );
     try {
       await manager.connect(conn);
       if (conn.state === 'closed') return manager.disconnect(conn);
-      if (admission.sinceError) {
-        conn.reply({ type: MessageType.ERROR, code: ErrorCode.INVALID_SINCE, message: admission.sinceError, timestamp: nowIso() });
-      }
-      const since = this.#ownPositions(conn, admission.since);
       const inbox = streamsFor(admission.userId, admission.userIsAdmin);
       const heads = await store.streams.heads([...new Set([...streams, ...inbox])]);
       const [unread, stats] = await Promise.all([store.inbox.unreadAt(admission.userId, inbox, heads), this.#deps.stats()]);
-      const idField = isAdmin ? { admin_id: admission.userId } : { user_id: admission.userId };
       await conn.start({
-        connected: {
-          type: MessageType.CONNECTED,
-          message: isAdmin ? `管理员 ${admission.username} 已连接` : `用户 ${admission.username} 已连接`,
-          ...idField,
-          connection_stats: stats,
-          unread_count: unread.count,
-          unread_positions: unread.positions,
-          node_id: nodeId,
-          timestamp: nowIso(),
-        },
-        snapshot: notifications.progress.snapshot(admission.userId, isAdmin) as unknown as Record<string, unknown>[],
-        since,
+        since: admission.since,
         heads,
+        greeting: { userId: admission.userId, username: admission.username, admin: isAdmin, stats, unread, nodeId },
+        snapshot: notifications.progress.snapshot(admission.userId, isAdmin),
       });
     } catch (error) {
       this.#deps.log.error({ err: error }, 'could not open connection');
       conn.close(CloseCode.INTERNAL_ERROR, 'server error; reconnect');
     }
-  }
-
-  /** Keeps only positions of streams this connection reads; names the others. */
-  #ownPositions(conn: Connection, since: StreamPosition | undefined): StreamPosition | undefined {
-    if (!since) return undefined;
-    const own: StreamPosition = {};
-    for (const [stream, offset] of Object.entries(since)) {
-      if (conn.streams.includes(stream)) own[stream] = offset;
-      else {
-        conn.reply({
-          type: MessageType.ERROR,
-          code: ErrorCode.INVALID_SINCE,
-          message: `since names ${stream}, which this connection does not read`,
-          timestamp: nowIso(),
-        });
-      }
-    }
-    return own;
   }
 
   // ---- ConnectionHost ----
@@ -258,7 +217,7 @@ export class WebSocketGateway implements ConnectionHost {
       await this.#deps.notifications.markRead(conn.userId, conn.userIsAdmin, ids);
     } catch (error) {
       this.#deps.log.warn({ err: error }, 'mark_read over WebSocket failed');
-      conn.reply({ type: MessageType.ERROR, code: ErrorCode.UNAVAILABLE, message: 'could not mark notifications read; try again', timestamp: nowIso() });
+      conn.reply(errorMessage(ErrorCode.UNAVAILABLE, 'could not mark notifications read; try again'));
     }
   }
 

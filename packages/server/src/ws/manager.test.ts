@@ -7,8 +7,8 @@ beforeAll(async () => {
 });
 afterAll(() => herald.stop());
 
-describe('ConnectionManager operations of the specification', () => {
-  it('sends personal, admin and broadcast messages without persisting them', async () => {
+describe('ConnectionManager', () => {
+  it('routes personal, admin and broadcast notifications published through the NotificationService, and counts connections', async () => {
     const user = await herald.user('u1');
     const other = await herald.user('u2');
     const admin = await herald.user('a1', { admin: true });
@@ -18,17 +18,25 @@ describe('ConnectionManager operations of the specification', () => {
     await Promise.all([u, o, a].map((s) => s.waitFor((m) => m.type === 'resumed')));
     expect(herald.manager.getConnectionCount()).toEqual({ total_users: 2, total_user_connections: 2, total_admin_connections: 1, total_connections: 3 });
 
-    await herald.manager.sendPersonalMessage({ type: 'hello' }, user.id);
-    await herald.manager.sendAdminMessage({ type: 'system_alert' });
-    await herald.manager.broadcast({ type: 'announcement' });
-    expect(await u.waitFor((m) => m.type === 'hello')).toEqual({ type: 'hello' });
-    expect(await u.waitFor((m) => m.type === 'announcement')).toBeTruthy();
-    expect(await a.waitFor((m) => m.type === 'system_alert')).toBeTruthy();
-    expect(await o.waitFor((m) => m.type === 'announcement')).toBeTruthy();
+    await herald.notifications.publish(user.id, 'hello', {});
+    await herald.notifications.publish('admin', 'system_alert', {});
+    await herald.notifications.publish('all', 'announcement', {});
+    expect(await u.waitFor((m) => m.type === 'hello')).toMatchObject({ type: 'hello', stream: `user:${user.id}`, offset: 1 });
+    expect(await u.waitFor((m) => m.type === 'announcement')).toMatchObject({ stream: 'broadcast', offset: 1 });
+    expect(await a.waitFor((m) => m.type === 'system_alert')).toMatchObject({ stream: 'admins', offset: 1 });
+    expect(await o.waitFor((m) => m.type === 'announcement')).toMatchObject({ stream: 'broadcast', offset: 1 });
+    // Progress is state, not a backlog: delivered to its target, never stored.
+    await herald.notifications.publish(user.id, 'transcode_progress', { video_id: 1, status: 'processing', progress: 5, message: 'x' });
+    expect(await u.waitFor((m) => m.type === 'transcode_progress')).toMatchObject({ video_id: 1, progress: 5 });
     await sleep(50);
     expect(o.of('hello')).toHaveLength(0);
+    expect(o.of('transcode_progress')).toHaveLength(0);
     expect(u.of('system_alert')).toHaveLength(0);
-    expect((await herald.store.streams.heads(['broadcast', 'admins'])).broadcast.head).toBe(0);
+    expect(await herald.store.streams.heads(['broadcast', 'admins', `user:${user.id}`])).toEqual({
+      broadcast: expect.objectContaining({ head: 1 }),
+      admins: expect.objectContaining({ head: 1 }),
+      [`user:${user.id}`]: expect.objectContaining({ head: 1 }),
+    });
     [u, o, a].forEach((s) => s.close());
     await Promise.all([u, o, a].map((s) => s.closed));
     await sleep(20);

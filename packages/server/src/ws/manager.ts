@@ -1,16 +1,18 @@
-import { ADMIN_STREAM, BROADCAST_STREAM, userStream, type ConnectionStats } from '@herald/protocol';
+import { ADMIN_STREAM, BROADCAST_STREAM, type ConnectionStats } from '@herald/protocol';
 import type { Logger } from 'pino';
 import { channelFor, type Broker, type BrokerHandler } from '../broker/index.js';
 import { readMeta } from '../notifications/index.js';
-import { SharedFrame, type Connection } from './connection.js';
+import type { Connection } from './connection.js';
+import { SharedFrame } from './frames.js';
 
 const CHANNEL_PREFIX = channelFor('');
 
 /**
  * The specification's ConnectionManager: user connections grouped by user id (several
  * devices each), admin connections in their own pool, and fan-out of broker payloads to
- * every local connection reading the payload's stream. Nothing here assumes one process:
- * sends go through the broker, which delivers to every node.
+ * every local connection reading the payload's stream. Nothing here assumes one process and
+ * nothing here publishes: NotificationService publishes through the broker, which delivers
+ * to every node.
  */
 export class ConnectionManager {
   readonly #users = new Map<number, Set<Connection>>();
@@ -94,21 +96,6 @@ export class ConnectionManager {
     // Serialised once by the publisher, encoded and framed once here, written to every socket.
     const frame = new SharedFrame(Buffer.from(payload));
     for (const conn of readers) conn.deliver(frame, parsed.meta);
-  }
-
-  /** Sends a message to every device of one user, on every node. Not persisted. */
-  async sendPersonalMessage(message: Record<string, unknown>, userId: number): Promise<void> {
-    await this.#broker.publish(channelFor(userStream(userId)), JSON.stringify(message));
-  }
-
-  /** Sends a message to every administrator connection, on every node. Not persisted. */
-  async sendAdminMessage(message: Record<string, unknown>): Promise<void> {
-    await this.#broker.publish(channelFor(ADMIN_STREAM), JSON.stringify(message));
-  }
-
-  /** Sends a message to every connection, on every node. Not persisted. */
-  async broadcast(message: Record<string, unknown>): Promise<void> {
-    await this.#broker.publish(channelFor(BROADCAST_STREAM), JSON.stringify(message));
   }
 
   /** This node's figures, in the specification's shape. */

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import {
+  connectedMessage,
+  errorMessage,
+  notificationsReadMessage,
+  resumedMessage,
+  resyncRequiredMessage,
+  statsMessage,
+  storedMessage,
+  systemMessage,
+  transcodeCompleteMessage,
+  transcodeFailedMessage,
+  transcodeProgressMessage,
+} from './builders.js';
+import { PERSISTED_TYPES, TERMINAL_TRANSCODE_STATUSES, type ServerMessage } from './messages.js';
+import { isServerMessage, parseServerMessage } from './validate.js';
+
+const STATS = { total_users: 1, total_user_connections: 1, total_admin_connections: 0, total_connections: 1 };
+
+describe('message builders', () => {
+  const built: ServerMessage[] = [
+    connectedMessage({ message: 'hi', user_id: 1, connection_stats: STATS, unread_count: 0, unread_positions: {}, node_id: 'n', streams: { broadcast: 0 } }),
+    transcodeProgressMessage({ video_id: 1, status: 'processing', progress: 5, message: 'm' }),
+    transcodeCompleteMessage({ video_id: 1, title: 't', format_type: 'av1', file_size: 9 }),
+    transcodeFailedMessage({ video_id: 1, title: 't', error: 'e' }),
+    systemMessage('hello', 'warning'),
+    statsMessage(STATS),
+    errorMessage('ERR_INVALID_SINCE', 'bad since'),
+    resumedMessage({ broadcast: 3 }, 2),
+    resyncRequiredMessage(['broadcast'], 'pruned', { broadcast: 9 }),
+    notificationsReadMessage([1, 2], { count: 3, positions: { broadcast: 9 } }),
+  ];
+
+  it.each(built.map((m) => [m.type, m] as const))('builds a valid %s with an ISO-8601 timestamp', (_type, message) => {
+    expect(parseServerMessage(JSON.stringify(message))).toEqual({ ok: true, value: message });
+    expect(new Date(message.timestamp).toISOString()).toBe(message.timestamp);
+  });
+
+  it('names the fields as on the wire', () => {
+    expect(errorMessage('ERR_X', 'what went wrong')).toEqual({ type: 'error', code: 'ERR_X', message: 'what went wrong', timestamp: expect.any(String) });
+    expect(notificationsReadMessage('all', { count: 0, positions: { 'user:1': 4 } })).toMatchObject({ ids: 'all', unread_count: 0, unread_positions: { 'user:1': 4 } });
+    expect(systemMessage('x', 'info', '2026-01-01T00:00:00.000Z').timestamp).toBe('2026-01-01T00:00:00.000Z');
+  });
+
+  it('puts a stored notification’s position after its fields', () => {
+    const message = storedMessage('system_message', { message: 'm', level: 'info', timestamp: 't' }, { id: 4, stream: 'broadcast', offset: 2 });
+    expect(Object.keys(message)).toEqual(['type', 'message', 'level', 'timestamp', 'id', 'stream', 'offset']);
+  });
+});
+
+describe('shared constants and guards', () => {
+  it('lists the terminal transcode statuses and the persisted types once', () => {
+    expect(TERMINAL_TRANSCODE_STATUSES).toEqual(['completed', 'failed', 'cancelled']);
+    expect([...PERSISTED_TYPES]).toEqual(['transcode_complete', 'transcode_failed', 'system_message']);
+  });
+
+  it('recognises a message of a type only with its required fields', () => {
+    expect(isServerMessage(transcodeProgressMessage({ video_id: 1, status: 'queued', progress: 0, message: '' }), 'transcode_progress')).toBe(true);
+    expect(isServerMessage({ type: 'transcode_progress', video_id: 1 }, 'transcode_progress')).toBe(false);
+    expect(isServerMessage(systemMessage('x', 'info'), 'transcode_progress')).toBe(false);
+    expect(isServerMessage('transcode_progress', 'transcode_progress')).toBe(false);
+  });
+});

@@ -1,0 +1,128 @@
+import { Socket } from 'node:net';
+import * as wsModule from 'ws';
+import type { WebSocket } from 'ws';
+
+/**
+ * Everything Herald does to `ws` below its public API lives here: live fan-out frames are
+ * built once per node with `ws`'s `Sender.frame` and written straight to each socket, and
+ * every message due for a socket in one turn of the event loop leaves in one write. Both
+ * rest on capability checks; without them each message goes through `ws.send`.
+ */
+
+type FrameFn = (data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }) => Buffer[];
+
+/** `ws`'s public static frame builder (engine.io uses it the same way), if this `ws` has it. */
+const senderFrame: FrameFn | undefined = (() => {
+  const frame = (wsModule as { Sender?: { frame?: unknown } }).Sender?.frame;
+  return typeof frame === 'function' ? (frame as FrameFn) : undefined;
+})();
+
+const TEXT_OPCODE = 0x01;
+
+/**
+ * One text message framed once for every socket of the node: the payload and its complete
+ * server-to-client frame (FIN, text opcode, unmasked, no extension bits: Herald never
+ * negotiates compression). `frame` is undefined when `ws` offers no `Sender.frame`.
+ */
+export class SharedFrame {
+  readonly frame: Buffer | undefined;
+
+  constructor(readonly payload: Buffer) {
+    if (senderFrame === undefined) return;
+    const [header, data] = senderFrame(payload, { fin: true, opcode: TEXT_OPCODE, mask: false, readOnly: false, rsv1: false });
+    this.frame = data === undefined ? header : Buffer.concat([header, data], header.length + data.length);
+  }
+}
+
+/** A text message as a connection holds it: a string or buffer to send, or a frame shared by the node. */
+export type Payload = string | Buffer | SharedFrame;
+
+/** The open TCP (or TLS) socket under a `ws` WebSocket, when `ws` exposes one we can write to. */
+function rawSocket(ws: WebSocket): Socket | null {
+  const socket = (ws as unknown as { _socket?: unknown })._socket;
+  return socket instanceof Socket && socket.writable ? socket : null;
+}
+
+/**
+ * Sockets corked during this turn of the event loop, and writers holding live frames until
+ * its end: when several messages are due for a socket in one turn (a burst read from the
+ * broker in one chunk), they leave in one write; a single frame leaves in a plain write.
+ */
+const corked: Socket[] = [];
+const holding: FrameWriter[] = [];
+let endOfTurnScheduled = false;
+
+function endOfTurn(): void {
+  endOfTurnScheduled = false;
+  for (let i = 0; i < holding.length; i++) holding[i].flush();
+  holding.length = 0;
+  for (let i = 0; i < corked.length; i++) corked[i].uncork();
+  corked.length = 0;
+}
+
+function scheduleEndOfTurn(): void {
+  if (endOfTurnScheduled) return;
+  endOfTurnScheduled = true;
+  process.nextTick(endOfTurn);
+}
+
+/** Corks the socket until the end of this turn, so every frame due now leaves in one write. */
+function corkForTurn(socket: Socket): void {
+  if (socket.writableCorked !== 0) return;
+  socket.cork();
+  corked.push(socket);
+  scheduleEndOfTurn();
+}
+
+/** Writes the text messages of one WebSocket, in order, batched per turn of the event loop. */
+export class FrameWriter {
+  readonly #ws: WebSocket;
+  /** Live frames due on the socket at the end of this turn (see `endOfTurn`). */
+  #held: Buffer | Buffer[] | undefined;
+
+  constructor(ws: WebSocket) {
+    this.#ws = ws;
+  }
+
+  write(data: Payload): void {
+    const socket = rawSocket(this.#ws);
+    if (data instanceof SharedFrame) {
+      // The frame is already built: it goes to the socket as ws.send would write it. Without
+      // compression ws writes synchronously, so order with its own frames is kept (held frames
+      // are flushed before any of them), and written bytes count in ws.bufferedAmount.
+      if (socket !== null && data.frame !== undefined) this.#hold(data.frame);
+      else this.#ws.send(data.payload, { binary: false });
+    } else {
+      // Opening messages (connected, snapshot, replay) and replies leave together too.
+      this.flush();
+      if (socket !== null) corkForTurn(socket);
+      this.#ws.send(data, { binary: false });
+    }
+  }
+
+  #hold(frame: Buffer): void {
+    const held = this.#held;
+    if (held === undefined) {
+      this.#held = frame;
+      holding.push(this);
+      scheduleEndOfTurn();
+    } else if (Array.isArray(held)) held.push(frame);
+    else this.#held = [held, frame];
+  }
+
+  /** Writes the frames held for this turn: one write whether one frame or many. */
+  flush(): void {
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#held = undefined;
+    const socket = rawSocket(this.#ws);
+    if (socket === null) return;
+    if (!Array.isArray(held)) {
+      socket.write(held);
+      return;
+    }
+    socket.cork();
+    for (const frame of held) socket.write(frame);
+    socket.uncork();
+  }
+}
