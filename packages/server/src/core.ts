@@ -54,16 +54,24 @@ export async function createCore(config: Config, options: CoreOptions): Promise<
     if (!options.store) await store.close();
     throw error;
   }
-  const tokens = new TokenService(loadOrCreateSecret(config.jwtSecret, config.dataDir), config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds);
-  const auth = new AuthService(store, tokens);
   const notifications = new NotificationService(store, broker, options.log, options.metrics);
+  // Built on first use: `herald worker` never signs or checks a token, so it neither needs
+  // JWT_SECRET nor creates the generated secret file under DATA_DIR.
+  let tokens: TokenService | undefined;
+  let auth: AuthService | undefined;
+  const tokenService = () =>
+    (tokens ??= new TokenService(loadOrCreateSecret(config.jwtSecret, config.dataDir), config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds));
   return {
     config,
     log: options.log,
     store,
     broker,
-    tokens,
-    auth,
+    get tokens() {
+      return tokenService();
+    },
+    get auth() {
+      return (auth ??= new AuthService(store, tokenService()));
+    },
     notifications,
     async close() {
       if (!options.broker) await broker.close();
