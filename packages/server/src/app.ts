@@ -16,9 +16,11 @@ import type { Config } from './config.js';
 import { authRoutes } from './http/routes-auth.js';
 import { registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
+import { corsOptions, originCheck } from './http/origin.js';
 import { guards } from './http/guards.js';
 import { notificationRoutes } from './http/routes-notifications.js';
 import { opsRoutes } from './http/routes-ops.js';
+import { serverLogging } from './logging.js';
 import { Metrics } from './metrics.js';
 import { CompatBridge, NotificationService } from './notifications/index.js';
 import { Store } from './store/index.js';
@@ -68,12 +70,7 @@ function sumStats(all: ConnectionStats[]): ConnectionStats {
   return total;
 }
 
-/** Redacts query strings (tokens!) from logged URLs. */
-export function redactUrl(url: string | undefined): string {
-  if (!url) return '';
-  const at = url.indexOf('?');
-  return at === -1 ? url : `${url.slice(0, at)}?[redacted]`;
-}
+export { redactUrl } from './logging.js';
 
 /** The store location from configuration: DATABASE_URL, or SQLite under DATA_DIR. */
 export function storeLocation(config: Config): string {
@@ -118,14 +115,7 @@ export async function createBroker(config: Config): Promise<Broker> {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<Herald> {
   const nodeId = config.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const app = Fastify({
-    logger: {
-      level: config.logLevel,
-      ...(options.logStream ? { stream: options.logStream } : {}),
-      base: { node_id: nodeId },
-      serializers: {
-        req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
-      },
-    },
+    ...serverLogging(config.logLevel, nodeId, options.logStream),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -185,10 +175,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }, 10 * 60_000);
   prune.unref();
 
-  await app.register(cors, {
-    origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
-    credentials: true,
-  });
+  await app.register(cors, corsOptions(originCheck(config.corsOrigins, config.trustProxy, log)));
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
     openapi: {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { buildApp, createBroker, storeLocation } from './app.js';
+import { loggerOptions } from './logging.js';
 import { NotificationService } from './notifications/index.js';
 import { AuthService, TokenService, loadOrCreateSecret } from './auth/index.js';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.js';
@@ -59,7 +60,7 @@ async function serve(config: Config): Promise<void> {
 async function worker(config: Config): Promise<void> {
   if (!config.redisUrl) throw new ConfigError('REDIS_URL', 'herald worker needs Redis; the embedded default transcodes inside herald serve');
   const { default: pino } = await import('pino');
-  const log = pino({ level: config.logLevel, base: { role: 'worker' } });
+  const log = pino(loggerOptions(config.logLevel, { role: 'worker' }));
   const store = await Store.open(storeLocation(config));
   const broker = await createBroker(config);
   const notifications = new NotificationService(store, broker, log);
