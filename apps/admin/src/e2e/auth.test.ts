@@ -22,7 +22,6 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
 
   it('sends a signed-out visitor to sign in and back to the page they asked for, connected', async () => {
     const admin = await herald.user('root', { admin: true });
-    // Documentation screenshots in English: CI images often lack CJK fonts.
     const context = await newContext(browser, 'en-US');
     const page = await context.newPage();
     await page.goto(`${herald.url}/users`);
