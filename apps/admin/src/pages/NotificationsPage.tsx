@@ -146,6 +146,15 @@ export function NotificationsPage(): ReactNode {
                 </span>
               ),
           },
+          {
+            // First after the unread dot: on a phone it shows without scrolling the table sideways.
+            title: t('notifications.content'),
+            render: (_, item) => (
+              <div style={{ minWidth: 140, maxWidth: 480, overflowWrap: 'anywhere' }}>
+                <Typography.Text strong={!item.read}>{content(item, t, lang)}</Typography.Text>
+              </div>
+            ),
+          },
           { title: t('notifications.time'), width: 190, render: (_, item) => formatTime(item.timestamp, lang) },
           {
             title: t('notifications.type'),
@@ -156,10 +165,6 @@ export function NotificationsPage(): ReactNode {
                 <Tag color={LEVEL_COLOR[levelOf(item)]}>{t(`level.${levelOf(item)}`)}</Tag>
               </Space>
             ),
-          },
-          {
-            title: t('notifications.content'),
-            render: (_, item) => <Typography.Text strong={!item.read}>{content(item, t, lang)}</Typography.Text>,
           },
           {
             title: '',
