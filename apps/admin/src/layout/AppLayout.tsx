@@ -79,6 +79,7 @@ export function AppLayout({ children }: { children: ReactNode }): ReactNode {
               {phone ? null : t('lang.switch')}
             </Button>
             <Dropdown
+              trigger={['click']} // phones have no hover
               menu={{
                 items: [
                   { key: 'role', label: `${user?.username ?? ''} · ${t('user.admin')}`, disabled: true },
