@@ -12,5 +12,6 @@ export default defineConfig({
     port: 5173,
     proxy: { '/api': { target, changeOrigin: false, ws: true } },
   },
-  build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 2000 },
+  // The manifest lets a test measure what each page loads (src/e2e/bundle.test.ts).
+  build: { outDir: 'dist', emptyOutDir: true, manifest: true },
 });

@@ -1,13 +1,12 @@
-import { useMemo, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { ClientErrorCode, type HeraldClientError, type TokenRequest } from '@herald/client';
-import { WebSocketProvider, type ToastTexts } from '@herald/react';
+import { WebSocketProvider } from '@herald/react';
 import { useAuth } from './auth/AuthContext.js';
 import { SessionExpiredError } from './auth/session.js';
 import { endpoints } from './config.js';
-import { useI18n } from './i18n/I18n.js';
-import { formatBytes } from './i18n/format.js';
 import { AppLayout } from './layout/AppLayout.js';
 import { EventLogProvider } from './live/EventLog.js';
+import { LiveToasts } from './live/LiveToasts.js';
 
 /**
  * The signed-in administrator's console: one admin WebSocket for every page (mounted
@@ -15,16 +14,6 @@ import { EventLogProvider } from './live/EventLog.js';
  */
 export function AdminShell({ children }: { children: ReactNode }): ReactNode {
   const { session } = useAuth();
-  const { t } = useI18n();
-
-  const toastTexts = useMemo<Partial<ToastTexts>>(
-    () => ({
-      completed: (m) => ({ message: t('toast.completed', { title: m.title }), description: t('toast.completedText', { format: m.format_type, size: formatBytes(m.file_size) }) }),
-      failed: (m) => ({ message: t('toast.failed', { title: m.title }), description: m.error }),
-      system: (m) => ({ message: t('toast.system'), description: m.message }),
-    }),
-    [t],
-  );
 
   const getToken = async ({ forceRefresh }: TokenRequest): Promise<string | null> => {
     try {
@@ -63,10 +52,12 @@ export function AdminShell({ children }: { children: ReactNode }): ReactNode {
       maxReconnectAttempts={Infinity}
       reconnectInterval={1000}
       maxReconnectInterval={10_000}
-      toastTexts={toastTexts}
+      // The console shows its own toasts (LiveToasts): its language, its placement.
+      toasts={false}
       onError={onError}
     >
       <EventLogProvider>
+        <LiveToasts />
         <AppLayout>{children}</AppLayout>
       </EventLogProvider>
     </WebSocketProvider>

@@ -1,24 +1,22 @@
-import { useEffect, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { App as AntApp } from 'antd';
-import { AdminShell } from './AdminShell.js';
 import { AuthProvider, useAuth } from './auth/AuthContext.js';
 import { I18nProvider } from './i18n/I18n.js';
-import { BroadcastPage } from './pages/BroadcastPage.js';
-import { DashboardPage } from './pages/DashboardPage.js';
-import { ForbiddenPage } from './pages/ForbiddenPage.js';
-import { LoginPage } from './pages/LoginPage.js';
-import { NotFoundPage } from './pages/NotFoundPage.js';
-import { NotificationsPage } from './pages/NotificationsPage.js';
-import { UsersPage } from './pages/UsersPage.js';
-import { VideosPage } from './pages/VideosPage.js';
 import { loginPath, navigate, useLocation } from './router.js';
 
-const PAGES: Record<string, () => ReactNode> = {
-  '/': DashboardPage,
-  '/videos': VideosPage,
-  '/notifications': NotificationsPage,
-  '/broadcast': BroadcastPage,
-  '/users': UsersPage,
+// One chunk per page (and one for the signed-in shell with the WebSocket client): the
+// sign-in page loads only what it shows.
+const AdminShell = lazy(() => import('./AdminShell.js').then((m) => ({ default: m.AdminShell })));
+const LoginPage = lazy(() => import('./pages/LoginPage.js').then((m) => ({ default: m.LoginPage })));
+const ForbiddenPage = lazy(() => import('./pages/ForbiddenPage.js').then((m) => ({ default: m.ForbiddenPage })));
+const NotFoundPage = lazy(() => import('./pages/NotFoundPage.js').then((m) => ({ default: m.NotFoundPage })));
+
+const PAGES: Record<string, ReturnType<typeof lazy>> = {
+  '/': lazy(() => import('./pages/DashboardPage.js').then((m) => ({ default: m.DashboardPage }))),
+  '/videos': lazy(() => import('./pages/VideosPage.js').then((m) => ({ default: m.VideosPage }))),
+  '/notifications': lazy(() => import('./pages/NotificationsPage.js').then((m) => ({ default: m.NotificationsPage }))),
+  '/broadcast': lazy(() => import('./pages/BroadcastPage.js').then((m) => ({ default: m.BroadcastPage }))),
+  '/users': lazy(() => import('./pages/UsersPage.js').then((m) => ({ default: m.UsersPage }))),
 };
 
 function Routes(): ReactNode {
@@ -36,7 +34,10 @@ function Routes(): ReactNode {
   const Page = PAGES[pathname.replace(/\/+$/, '') || '/'] ?? NotFoundPage;
   return (
     <AdminShell>
-      <Page />
+      {/* The shell (header, menu, connection) stays while the next page's chunk loads. */}
+      <Suspense fallback={null}>
+        <Page />
+      </Suspense>
     </AdminShell>
   );
 }
@@ -44,9 +45,12 @@ function Routes(): ReactNode {
 export function App(): ReactNode {
   return (
     <I18nProvider>
-      <AntApp>
+      {/* Toasts bottom-right and messages below the header: never over the badge and connection state. */}
+      <AntApp notification={{ placement: 'bottomRight' }} message={{ top: 72 }}>
         <AuthProvider>
-          <Routes />
+          <Suspense fallback={null}>
+            <Routes />
+          </Suspense>
         </AuthProvider>
       </AntApp>
     </I18nProvider>

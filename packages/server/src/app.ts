@@ -18,11 +18,13 @@ import type { Config } from './config.js';
 import { createCore, storeLocation } from './core.js';
 import { registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
+import { corsOptions, originCheck } from './http/origin.js';
 import { guards } from './http/guards.js';
 import { authRoutes } from './http/routes-auth.js';
 import { eventRoutes, publishEvent, type PublishEvent } from './http/routes-events.js';
 import { notificationRoutes } from './http/routes-notifications.js';
 import { opsRoutes } from './http/routes-ops.js';
+import { serverLogging } from './logging.js';
 import { Metrics } from './metrics.js';
 import { CompatBridge, type NotificationService } from './notifications/index.js';
 import { Shutdown } from './shutdown.js';
@@ -60,23 +62,11 @@ export interface BuildOptions {
   logStream?: { write(line: string): void };
 }
 
-/** Redacts query strings (tokens!) from logged URLs. */
-export function redactUrl(url: string | undefined): string {
-  if (!url) return '';
-  const at = url.indexOf('?');
-  return at === -1 ? url : `${url.slice(0, at)}?[redacted]`;
-}
+export { redactUrl } from './logging.js';
 
 function createHttp(config: Config, nodeId: string, logStream: BuildOptions['logStream']) {
   return Fastify({
-    logger: {
-      level: config.logLevel,
-      ...(logStream ? { stream: logStream } : {}),
-      base: { node_id: nodeId },
-      serializers: {
-        req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
-      },
-    },
+    ...serverLogging(config.logLevel, nodeId, logStream),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -116,10 +106,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log.warn({ err }, 'retention prune failed'),
   );
 
-  await app.register(cors, {
-    origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
-    credentials: true,
-  });
+  await app.register(cors, corsOptions(originCheck(config.corsOrigins, config.trustProxy, log)));
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
     openapi: {

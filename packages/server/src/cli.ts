@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { MemoryBroker } from './broker/index.js';
+import { loggerOptions } from './logging.js';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.js';
 import { createCore, storeLocation, type Core } from './core.js';
 
@@ -74,7 +75,7 @@ async function worker(config: Config): Promise<void> {
   if (!heraldUrl || !/^https?:\/\//.test(heraldUrl)) throw new ConfigError('HERALD_URL', 'herald worker publishes to a Herald node: set it to its base URL, e.g. http://herald:8000');
   if (!config.serviceKey) throw new ConfigError('HERALD_SERVICE_KEY', 'herald worker publishes with the service key of the nodes');
   const { default: pino } = await import('pino');
-  const log = pino({ level: config.logLevel, base: { role: 'worker' } });
+  const log = pino(loggerOptions(config.logLevel, { role: 'worker' }));
   const { runWorker } = await import('@herald/transcode');
   const running = await runWorker({
     redisUrl: config.redisUrl,

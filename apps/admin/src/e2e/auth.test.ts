@@ -22,7 +22,6 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
 
   it('sends a signed-out visitor to sign in and back to the page they asked for, connected', async () => {
     const admin = await herald.user('root', { admin: true });
-    // Documentation screenshots in English: CI images often lack CJK fonts.
     const context = await newContext(browser, 'en-US');
     const page = await context.newPage();
     await page.goto(`${herald.url}/users`);
@@ -44,7 +43,7 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
     await screenshot(page, 'dashboard');
 
     // Signing out clears the tokens: the next visit asks to sign in again.
-    await page.getByTestId('user-menu').hover();
+    await page.getByTestId('user-menu').click();
     await page.getByText('Sign out').click();
     await page.waitForURL(/\/login/);
     expect(await page.evaluate(() => localStorage.getItem('herald.session'))).toBeNull();
@@ -85,6 +84,8 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
     await page.goto(`${herald.url}/login?next=%2Fbroadcast`);
     await signIn(page, admin.username, admin.password);
     await page.waitForURL(`${herald.url}/broadcast`);
+    // Connected first (the shell loads as its own chunk): the page's next request, not the WebSocket, meets the spent session.
+    await page.getByTestId('header-badge').getByText('Connected', { exact: true }).waitFor({ timeout: 10_000 });
 
     // Someone else spends the refresh token (rotation: a reuse now revokes the family) and the
     // access token stops working: the console's refresh is refused, so the session is over.

@@ -16,8 +16,8 @@ const execFileP = promisify(execFile);
 export const ADMIN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const REPO = resolve(ADMIN_DIR, '../..');
 export const DIST = join(ADMIN_DIR, 'dist');
-/** Each run's screenshots (test artifacts); `HERALD_UPDATE_SCREENSHOTS=1` writes the documented ones in screenshots/ instead. */
-export const SCREENSHOTS = join(ADMIN_DIR, process.env.HERALD_UPDATE_SCREENSHOTS === '1' ? 'screenshots' : 'e2e-artifacts/screenshots');
+/** Each run's screenshots (test artifacts); the README's come from layout.test.ts (docs/screenshots/). */
+export const SCREENSHOTS = join(ADMIN_DIR, 'e2e-artifacts/screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const LOCK = join(ADMIN_DIR, '.e2e-build.lock');
 

@@ -75,7 +75,7 @@ describe.skipIf(skip)(`console videos${skip ? ` (skipped: ${skip})` : ''}`, () =
     await page.locator('.ant-notification-notice', { hasText: 'Transcode complete: harbour' }).first().waitFor();
     // The list reloads on completion: format and size of each output.
     await row('harbour').getByTestId('video-results').locator('.ant-tag').first().waitFor({ timeout: 15_000 });
-    expect(await row('harbour').getByTestId('video-results').textContent()).toMatch(/h264_\w+ · [\d.]+ (B|KB|MB)/);
+    expect(await row('harbour').getByTestId('video-results').textContent()).toMatch(/h264_\w+ · [\d.,]+\s?(byte|kB|MB)/);
     await screenshot(page, 'videos');
   }, 90_000);
 

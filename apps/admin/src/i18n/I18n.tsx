@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { ConfigProvider } from 'antd';
+import { ConfigProvider, type ThemeConfig } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
 import { en, zh, type MessageKey } from './messages.js';
@@ -7,6 +7,29 @@ import { en, zh, type MessageKey } from './messages.js';
 export type Lang = 'zh' | 'en';
 
 const STORAGE_KEY = 'herald.lang';
+
+/**
+ * Ant Design's default colours, darkened where text on white falls short of WCAG AA
+ * contrast (4.5:1): primary (buttons, links, the selected menu item), status texts, and
+ * secondary, placeholder and empty-state greys.
+ */
+const THEME: ThemeConfig = {
+  token: {
+    colorPrimary: '#0958d9',
+    colorPrimaryHover: '#003eb3',
+    colorInfo: '#0958d9',
+    colorLink: '#0958d9',
+    colorLinkHover: '#003eb3',
+    colorSuccess: '#237804',
+    colorWarning: '#ad4e00',
+    colorError: '#cf1322',
+    colorTextSecondary: 'rgba(0, 0, 0, 0.62)',
+    colorTextTertiary: 'rgba(0, 0, 0, 0.6)',
+    colorTextQuaternary: 'rgba(0, 0, 0, 0.6)',
+    colorTextDescription: 'rgba(0, 0, 0, 0.62)',
+    colorTextPlaceholder: 'rgba(0, 0, 0, 0.6)',
+  },
+};
 const dictionaries: Record<Lang, Record<MessageKey, string>> = { zh, en };
 
 /** The stored choice, else the browser's first preferred language (Chinese or English). */
@@ -60,7 +83,7 @@ export function I18nProvider({ children }: { children: ReactNode }): ReactNode {
   const value = useMemo<I18nValue>(() => ({ lang, setLang, t: (key, params) => translate(lang, key, params) }), [lang, setLang]);
   return (
     <I18nContext.Provider value={value}>
-      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS}>{children}</ConfigProvider>
+      <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} theme={THEME}>{children}</ConfigProvider>
     </I18nContext.Provider>
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { App, Button, Card, Form, Input, Radio, Select } from 'antd';
-import { SendOutlined } from '@ant-design/icons';
+import { SendOutlined } from '../icons.js';
 import { useAuth } from '../auth/AuthContext.js';
 import type { Level, Target, User } from '../api/types.js';
 import { useI18n } from '../i18n/I18n.js';

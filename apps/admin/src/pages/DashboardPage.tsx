@@ -1,13 +1,13 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Button, Card, Col, List, Row, Space, Statistic, Table, Tag, Typography } from 'antd';
-import { ReloadOutlined } from '@ant-design/icons';
-import type { ServerMessage } from '@herald/protocol';
+import { ReloadOutlined } from '../icons.js';
 import { useWebSocketContext } from '@herald/react';
 import { useAuth } from '../auth/AuthContext.js';
 import type { ConnectionStats, StatsByNode } from '../api/types.js';
 import { usePolling } from '../hooks/usePolling.js';
-import { useI18n, type Translate } from '../i18n/I18n.js';
-import { formatBytes, formatTime } from '../i18n/format.js';
+import { useI18n } from '../i18n/I18n.js';
+import { formatTime } from '../i18n/format.js';
+import { describeMessage, typeLabel } from '../live/describe.js';
 import { useEventLog } from '../live/EventLog.js';
 
 const POLL_MS = 5000;
@@ -58,7 +58,7 @@ export function DashboardPage(): ReactNode {
   const nodes = Object.entries(stats?.nodes ?? {}).map(([node, s]) => ({ node, ...s }));
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
-      <Row gutter={16}>
+      <Row gutter={[16, 16]}>
         {(
           [
             ['total_connections', 'dashboard.totalConnections'],
@@ -67,7 +67,7 @@ export function DashboardPage(): ReactNode {
             ['total_admin_connections', 'dashboard.adminConnections'],
           ] as const
         ).map(([field, label]) => (
-          <Col span={6} key={field}>
+          <Col xs={12} lg={6} key={field}>
             <Card>
               <Statistic title={t(label)} value={stats?.[field] ?? '—'} data-testid={`stat-${field}`} />
             </Card>
@@ -77,18 +77,21 @@ export function DashboardPage(): ReactNode {
       <Card
         title={t('dashboard.nodes')}
         extra={
-          <Space>
-            {updatedAt && <Typography.Text type="secondary">{t('dashboard.updated', { time: formatTime(updatedAt, lang) })}</Typography.Text>}
-            <Button icon={<ReloadOutlined />} onClick={refresh}>
-              {t('dashboard.refresh')}
-            </Button>
-          </Space>
+          <Button icon={<ReloadOutlined />} onClick={refresh}>
+            {t('dashboard.refresh')}
+          </Button>
         }
       >
+        {updatedAt && (
+          <Typography.Paragraph type="secondary" style={{ marginBottom: 8 }}>
+            {t('dashboard.updated', { time: formatTime(updatedAt, lang) })}
+          </Typography.Paragraph>
+        )}
         <Table
           size="small"
           rowKey="node"
           pagination={false}
+          scroll={{ x: 'max-content' }}
           dataSource={nodes}
           columns={[
             { title: t('dashboard.node'), dataIndex: 'node' },
@@ -107,10 +110,10 @@ export function DashboardPage(): ReactNode {
           rowKey="seq"
           renderItem={(event) => (
             <List.Item data-testid="feed-item">
-              <Space>
+              <Space wrap size={[8, 0]}>
                 <Typography.Text type="secondary">{formatTime(event.message.timestamp ?? event.at, lang)}</Typography.Text>
-                <Tag>{event.message.type}</Tag>
-                <span>{describe(event.message, t)}</span>
+                <Tag>{typeLabel(event.message.type, t)}</Tag>
+                <span style={{ overflowWrap: 'anywhere' }}>{describeMessage(event.message, t, lang)}</span>
               </Space>
             </List.Item>
           )}
@@ -118,27 +121,4 @@ export function DashboardPage(): ReactNode {
       </Card>
     </Space>
   );
-}
-
-function describe(m: ServerMessage, t: Translate): string {
-  switch (m.type) {
-    case 'system_message':
-      return `[${t(`level.${m.level}`)}] ${m.message}`;
-    case 'transcode_progress':
-      return `#${m.video_id} ${m.status} ${Math.round(m.progress)}% ${m.message ?? ''}`;
-    case 'transcode_complete':
-      return `#${m.video_id} ${m.title} → ${m.format_type} (${formatBytes(m.file_size)})`;
-    case 'transcode_failed':
-      return `#${m.video_id} ${m.title}: ${m.error}`;
-    case 'connected':
-      return `${m.message} (${m.node_id ?? ''})`;
-    case 'resumed':
-      return `resumed, replayed ${m.replayed}`;
-    case 'notifications_read':
-      return `read ${Array.isArray(m.ids) ? m.ids.join(', ') : m.ids}, unread ${m.unread_count}`;
-    case 'error':
-      return `${m.code}: ${m.message}`;
-    default:
-      return '';
-  }
 }

@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { Alert, Button, Card, Form, Input, Layout, Space } from 'antd';
-import { LockOutlined, UserOutlined } from '@ant-design/icons';
+import { LockOutlined, UserOutlined } from '../icons.js';
 import { useAuth } from '../auth/AuthContext.js';
 import { useI18n } from '../i18n/I18n.js';
 import { navigate, safeReturnPath, useLocation } from '../router.js';
@@ -28,8 +28,8 @@ export function LoginPage(): ReactNode {
   };
 
   return (
-    <Layout style={{ minHeight: '100vh', alignItems: 'center', justifyContent: 'center' }}>
-      <Card title={t('login.title')} style={{ width: 380 }} extra={<Button type="link" onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')}>{t('lang.switch')}</Button>}>
+    <Layout style={{ minHeight: '100vh', alignItems: 'center', justifyContent: 'center', padding: 12 }}>
+      <Card title={t('login.title')} style={{ width: '100%', maxWidth: 380 }} extra={<Button type="link" lang={lang === 'zh' ? 'en' : 'zh-CN'} onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')} data-testid="lang-switch">{t('lang.switch')}</Button>}>
         <Space direction="vertical" style={{ width: '100%' }}>
           {expired && !error && <Alert type="warning" showIcon message={t('login.expired')} />}
           {error && <Alert type="error" showIcon message={error} data-testid="login-error" />}

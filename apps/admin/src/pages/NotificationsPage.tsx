@@ -4,14 +4,15 @@ import type { ServerMessage } from '@herald/protocol';
 import { useWebSocketContext } from '@herald/react';
 import { useAuth } from '../auth/AuthContext.js';
 import type { InboxItem, Level } from '../api/types.js';
-import { useI18n, type Translate } from '../i18n/I18n.js';
+import { useI18n, type Lang, type Translate } from '../i18n/I18n.js';
 import { formatBytes, formatTime } from '../i18n/format.js';
 import { applyRead, levelOf, matches, mergeNewest, type InboxFilters } from './inbox.js';
 
 const PAGE = 20;
 const TYPES = ['system_message', 'transcode_complete', 'transcode_failed'] as const;
 const LEVELS: Level[] = ['info', 'success', 'warning', 'error'];
-const LEVEL_COLOR: Record<Level, string> = { info: 'blue', success: 'green', warning: 'orange', error: 'red' };
+// Solid tags, white text: at least 5.4:1 contrast (the pale preset tags fall short of 4.5:1).
+const LEVEL_COLOR: Record<Level, string> = { info: '#0958d9', success: '#237804', warning: '#ad4e00', error: '#cf1322' };
 
 /** The inbox: cursor pages, filters, read state; live notifications appear on top at once. */
 export function NotificationsPage(): ReactNode {
@@ -103,13 +104,14 @@ export function NotificationsPage(): ReactNode {
     >
       <Space wrap style={{ marginBottom: 16 }}>
         <Space>
-          <Switch checked={filters.unreadOnly} onChange={(unreadOnly) => setFilters((f) => ({ ...f, unreadOnly }))} />
+          <Switch checked={filters.unreadOnly} aria-label={t('notifications.unreadOnly')} onChange={(unreadOnly) => setFilters((f) => ({ ...f, unreadOnly }))} />
           {t('notifications.unreadOnly')}
         </Space>
         <Select
           mode="multiple"
+          aria-label={t('notifications.type')}
           allowClear
-          style={{ minWidth: 240 }}
+          style={{ minWidth: 200, maxWidth: '100%' }}
           placeholder={`${t('notifications.type')}: ${t('notifications.all')}`}
           value={filters.types}
           onChange={(types) => setFilters((f) => ({ ...f, types }))}
@@ -117,7 +119,8 @@ export function NotificationsPage(): ReactNode {
         />
         <Select
           allowClear
-          style={{ minWidth: 160 }}
+          aria-label={t('notifications.level')}
+          style={{ minWidth: 160, maxWidth: '100%' }}
           placeholder={`${t('notifications.level')}: ${t('notifications.all')}`}
           value={filters.level ?? undefined}
           onChange={(level?: Level) => setFilters((f) => ({ ...f, level: level ?? null }))}
@@ -130,12 +133,27 @@ export function NotificationsPage(): ReactNode {
         loading={loading}
         dataSource={visible}
         pagination={false}
+        scroll={{ x: 'max-content' }}
         onRow={(item) => ({ 'data-testid': 'inbox-row', 'data-read': String(item.read) }) as never}
         columns={[
           {
             title: '',
             width: 24,
-            render: (_, item) => (item.read ? null : <Badge status="processing" />),
+            render: (_, item) =>
+              item.read ? null : (
+                <span role="img" aria-label={t('notifications.unreadDot')}>
+                  <Badge status="processing" />
+                </span>
+              ),
+          },
+          {
+            // First after the unread dot: on a phone it shows without scrolling the table sideways.
+            title: t('notifications.content'),
+            render: (_, item) => (
+              <div style={{ minWidth: 140, maxWidth: 480, overflowWrap: 'anywhere' }}>
+                <Typography.Text strong={!item.read}>{content(item, t, lang)}</Typography.Text>
+              </div>
+            ),
           },
           { title: t('notifications.time'), width: 190, render: (_, item) => formatTime(item.timestamp, lang) },
           {
@@ -149,17 +167,13 @@ export function NotificationsPage(): ReactNode {
             ),
           },
           {
-            title: t('notifications.content'),
-            render: (_, item) => <Typography.Text strong={!item.read}>{content(item, t)}</Typography.Text>,
-          },
-          {
             title: '',
             width: 120,
             render: (_, item) =>
               item.read ? (
                 <Typography.Text type="secondary">{t('notifications.read')}</Typography.Text>
               ) : (
-                <Button size="small" onClick={() => void markRead(item.id)} data-testid="mark-read">
+                <Button size="small" onClick={() => void markRead(item.id)} data-testid="mark-read" title={t('notifications.markReadOne')}>
                   {t('notifications.markRead')}
                 </Button>
               ),
@@ -182,10 +196,10 @@ function toInboxItem(m: ServerMessage): InboxItem | null {
   return { ...(m as unknown as InboxItem), read: false };
 }
 
-function content(item: InboxItem, t: Translate): string {
+function content(item: InboxItem, t: Translate, lang: Lang): string {
   switch (item.type) {
     case 'transcode_complete':
-      return `${t('toast.completed', { title: item.title ?? '' })} · ${item.format_type ?? ''} · ${formatBytes(item.file_size)}`;
+      return `${t('toast.completed', { title: item.title ?? '' })} · ${item.format_type ?? ''} · ${formatBytes(item.file_size, lang)}`;
     case 'transcode_failed':
       return `${t('toast.failed', { title: item.title ?? '' })} · ${item.error ?? ''}`;
     default:

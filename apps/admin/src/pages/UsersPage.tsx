@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { App, Button, Card, Checkbox, Form, Input, Modal, Switch, Table, Tooltip } from 'antd';
-import { UserAddOutlined } from '@ant-design/icons';
+import { UserAddOutlined } from '../icons.js';
 import { useAuth } from '../auth/AuthContext.js';
 import type { User } from '../api/types.js';
 import { useI18n } from '../i18n/I18n.js';
@@ -68,8 +68,9 @@ export function UsersPage(): ReactNode {
         loading={loading}
         dataSource={users}
         pagination={{ pageSize: 20, hideOnSinglePage: true }}
+        scroll={{ x: 'max-content' }}
         columns={[
-          { title: 'ID', dataIndex: 'id', width: 80 },
+          { title: t('users.id'), dataIndex: 'id', width: 80 },
           { title: t('users.username'), dataIndex: 'username' },
           { title: t('users.createdAt'), render: (_, user) => formatTime(user.created_at, lang) },
           {
@@ -77,7 +78,7 @@ export function UsersPage(): ReactNode {
             render: (_, user) => (
               // Revoking one's own rights would lock the console from under one's feet.
               <Tooltip title={user.id === me?.id ? t('users.self') : undefined}>
-                <Switch checked={user.is_admin} disabled={user.id === me?.id} onChange={(checked) => void setAdmin(user, checked)} />
+                <Switch checked={user.is_admin} disabled={user.id === me?.id} aria-label={`${t('users.isAdmin')}: ${user.username}`} onChange={(checked) => void setAdmin(user, checked)} />
               </Tooltip>
             ),
           },
@@ -85,10 +86,10 @@ export function UsersPage(): ReactNode {
       />
       <Modal open={creating} title={t('users.create')} onOk={() => void create()} onCancel={() => setCreating(false)} okText={t('common.ok')} cancelText={t('common.cancel')} destroyOnHidden>
         <Form form={form} layout="vertical" initialValues={{ is_admin: false }}>
-          <Form.Item name="username" label={t('users.username')} rules={[{ required: true, pattern: /^[A-Za-z0-9_.-]{1,64}$/ }]}>
+          <Form.Item name="username" label={t('users.username')} rules={[{ required: true }, { pattern: /^[A-Za-z0-9_.-]{1,64}$/, message: t('users.usernameRule') }]}>
             <Input autoComplete="off" />
           </Form.Item>
-          <Form.Item name="password" label={t('users.password')} rules={[{ required: true, min: 8 }]}>
+          <Form.Item name="password" label={t('users.password')} rules={[{ required: true }, { min: 8, message: t('users.passwordRule') }]}>
             <Input.Password autoComplete="new-password" />
           </Form.Item>
           <Form.Item name="is_admin" valuePropName="checked">

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Alert, App, Button, Card, Space, Table, Tag, Typography, Upload } from 'antd';
-import { StopOutlined, ThunderboltOutlined, UploadOutlined } from '@ant-design/icons';
+import { StopOutlined, ThunderboltOutlined, UploadOutlined } from '../icons.js';
 import { TranscodeStatus, useWebSocketContext } from '@herald/react';
 import { useAuth } from '../auth/AuthContext.js';
 import type { Preset, Video } from '../api/types.js';
@@ -17,7 +17,7 @@ const LIST_POLL_MS = 10_000;
 export function VideosPage(): ReactNode {
   const { api } = useAuth();
   const { client } = useWebSocketContext();
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const { message } = App.useApp();
   const [videos, setVideos] = useState<Video[]>([]);
   const [presets, setPresets] = useState<Preset[]>([]);
@@ -98,6 +98,7 @@ export function VideosPage(): ReactNode {
         dataSource={videos}
         locale={{ emptyText: t('videos.empty') }}
         pagination={{ pageSize: 20, hideOnSinglePage: true }}
+        scroll={{ x: 'max-content' }}
         onRow={(video) => ({ 'data-testid': 'video-row', 'data-video-id': video.id }) as never}
         columns={[
           {
@@ -113,13 +114,13 @@ export function VideosPage(): ReactNode {
             title: t('videos.info'),
             render: (_, video) => (
               <Typography.Text type="secondary">
-                {formatDuration(video.duration)} · {video.width && video.height ? `${video.width}×${video.height}` : '—'} · {formatBytes(video.size)}
+                {formatDuration(video.duration)} · {video.width && video.height ? `${video.width}×${video.height}` : '—'} · {formatBytes(video.size, lang)}
               </Typography.Text>
             ),
           },
           {
             title: t('videos.status'),
-            width: 280,
+            width: 240,
             render: (_, video) =>
               video.status === 'uploaded' ? (
                 <Tag>{t('videoStatus.uploaded')}</Tag>
@@ -138,7 +139,7 @@ export function VideosPage(): ReactNode {
                   <Space wrap size={4}>
                     {video.outputs.map((output) => (
                       <Tag color="green" key={output.format_type}>
-                        {output.format_type} · {formatBytes(output.file_size)}
+                        {output.format_type} · {formatBytes(output.file_size, lang)}
                       </Tag>
                     ))}
                   </Space>

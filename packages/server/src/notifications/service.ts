@@ -144,7 +144,7 @@ export class NotificationService {
 
   async notifySystemMessage(message: string, level: Level, target: Target = 'all', idempotencyKey?: string): Promise<Delivery> {
     const delivery = await this.publish(target, MessageType.SYSTEM_MESSAGE, { message, level }, idempotencyKey);
-    this.#log.info({ level, target }, '📢 system message sent');
+    this.#log.info({ msg_level: level, target }, '📢 system message sent');
     return delivery;
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenError, type AuthService } from '../auth/index.js';
 import type { Config } from '../config.js';
+import { originCheck, type OriginCheck } from '../http/origin.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationService } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
@@ -77,10 +78,12 @@ export class WebSocketGateway implements ConnectionHost {
   readonly #wss: WebSocketServer;
   readonly #deps: GatewayDeps;
   readonly #perIp = new Map<string, number>();
+  readonly #originAllowed: OriginCheck;
   #accepting = true;
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
+    this.#originAllowed = originCheck(deps.config.corsOrigins, deps.config.trustProxy, deps.log);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -143,15 +146,9 @@ export class WebSocketGateway implements ConnectionHost {
     return req.socket.remoteAddress ?? 'unknown';
   }
 
-  #originAllowed(origin: string | undefined): boolean {
-    if (origin === undefined) return true; // not a browser: no cross-site risk
-    const allowed = this.#deps.config.corsOrigins;
-    return allowed.includes('*') || allowed.includes(origin.replace(/\/$/, ''));
-  }
-
   async #admit(req: IncomingMessage, endpoint: Endpoint, query: URLSearchParams, ip: string): Promise<Admission | Refusal> {
     const { config, auth, metrics, manager } = this.#deps;
-    if (!this.#originAllowed(req.headers.origin)) {
+    if (!this.#originAllowed(req)) {
       metrics.authFailures.inc({ reason: 'origin' });
       return { code: CloseCode.FORBIDDEN, reason: 'origin not allowed' };
     }
