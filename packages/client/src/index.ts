@@ -1,17 +1,18 @@
 export { backoff } from './backoff.js';
-export {
-  HeraldClient,
-  type ClientEvents,
-  type ClientSnapshot,
-  type ConnectionState,
-  type DisconnectEvent,
-  type HeraldClientOptions,
-  type InboxPage,
-  type ResyncEvent,
-  type StateChange,
-  type TokenProvider,
-  type TokenRequest,
-} from './client.js';
+export { HeraldClient } from './client.js';
+export type { ErrorLogger, HeraldClientOptions } from './options.js';
+export type {
+  ClientEvents,
+  ClientSnapshot,
+  ConnectionState,
+  DisconnectEvent,
+  InboxPage,
+  ResyncEvent,
+  StateChange,
+  TokenProvider,
+  TokenRequest,
+} from './types.js';
+export { DEFAULT_TOKEN_KEY, localStorageTokenProvider, readClaims, tokenSaysAdmin } from './token.js';
 export {
   ReadyState,
   eventTargetOnlineSource,
