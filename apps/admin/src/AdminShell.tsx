@@ -1,6 +1,6 @@
 import { useMemo, type ReactNode } from 'react';
 import { ClientErrorCode, type HeraldClientError, type TokenRequest } from '@herald/client';
-import { WebSocketProvider, type ToastTexts } from '@herald/react';
+import { WebSocketProvider, type ToastTexts } from '@herald/react/antd';
 import { useAuth } from './auth/AuthContext.js';
 import { SessionExpiredError } from './auth/session.js';
 import { endpoints } from './config.js';

@@ -164,10 +164,13 @@ export class HeraldClient {
 
   /**
    * Authenticated `GET` against the HTTP API (`path` like `/api/v1/notifications`).
-   * Throws a `HeraldClientError` with code `ERR_HTTP` on failure.
+   * Throws a `HeraldClientError`: `ERR_HTTP` on failure (with the HTTP `status`), `ERR_NO_TOKEN`
+   * (status 401, no request made) when the token provider has no token.
    */
   async request<T = unknown>(path: string): Promise<T> {
     const token = await this.#options.getToken({ forceRefresh: false });
+    // Without a token the answer is a 401: say so without asking (and without a failed request in the console).
+    if (!token) throw new HeraldClientError(ClientErrorCode.NO_TOKEN, `GET ${path}: no token`, { status: 401 });
     return getJson<T>(this.#options.fetch, `${this.#options.httpUrl}${path}`, path, token);
   }
 

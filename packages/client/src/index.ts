@@ -25,3 +25,5 @@ export {
 export { ClientErrorCode, HeraldClientError } from './errors.js';
 export { NotificationFeed, type FeedNotification, type FeedSnapshot, type TranscodeProgressEntry } from './feed.js';
 export { PositionTracker, UnreadTracker } from './tracking.js';
+export { ConnectionRegistry, defaultRegistry, type AcquireOptions, type ConnectionLease, type ConnectionRegistryOptions } from './registry.js';
+export { TabShare, crossTabEnvironment, type TabShareEnvironment } from './tab-share.js';

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { Button, Dropdown, Layout, Menu, Space, Typography } from 'antd';
 import { BellOutlined, DashboardOutlined, LogoutOutlined, NotificationOutlined, TeamOutlined, UserOutlined, VideoCameraOutlined } from '@ant-design/icons';
-import { NotificationBadge } from '@herald/react';
+import { NotificationBadge } from '@herald/react/antd';
 import { useAuth } from '../auth/AuthContext.js';
 import { useI18n } from '../i18n/I18n.js';
 import { navigate, useLocation } from '../router.js';
