@@ -1,7 +1,7 @@
 import { HeraldClient } from './client.js';
 import { defaultBaseUrl, defaultWebSocket } from './environment.js';
 import { NotificationFeed } from './feed.js';
-import type { HeraldClientOptions } from './options.js';
+import type { ErrorLogger, HeraldClientOptions } from './options.js';
 import { crossTabEnvironment, TabShare, type TabShareEnvironment } from './tab-share.js';
 import { localStorageTokenProvider, readClaims, tokenSaysAdmin } from './token.js';
 
@@ -65,6 +65,8 @@ export class ConnectionRegistry {
   readonly #crossTab: boolean;
   readonly #namespace: string;
   readonly #environment: TabShareEnvironment | undefined;
+  /** Failures already logged: the same cause from several connections is said once (until one connects). */
+  readonly #logged = new Set<string>();
 
   constructor(options: ConnectionRegistryOptions = {}) {
     this.#crossTab = options.crossTab ?? true;
@@ -76,7 +78,8 @@ export class ConnectionRegistry {
   static keyOf(options: AcquireOptions): string {
     const sync = options.getToken ? undefined : localStorageTokenProvider()?.({ forceRefresh: false });
     const token = typeof sync === 'string' ? sync : undefined;
-    const admin = options.isAdmin === 'auto' && token !== undefined ? tokenSaysAdmin(token) : (options.isAdmin ?? false);
+    // 'auto' with the token at hand is decided now (no token: the user endpoint, as the rule says).
+    const admin = options.isAdmin === 'auto' && !options.getToken ? tokenSaysAdmin(token) : (options.isAdmin ?? false);
     const sub = readClaims(token)?.sub;
     const identity = options.identity ?? (typeof sub === 'string' || typeof sub === 'number' ? String(sub) : '');
     const where = options.endpoint ?? `${(options.url ?? defaultBaseUrl() ?? '').replace(/\/+$/, '')}|${String(admin)}`;
@@ -130,7 +133,21 @@ export class ConnectionRegistry {
     const env = (crossTab ?? this.#crossTab) ? (this.#environment ?? crossTabEnvironment()) : undefined;
     const Real = options.WebSocket ?? defaultWebSocket();
     const share = env && Real ? new TabShare(`${this.#namespace}:${key}`, Real, env) : undefined;
-    const client = new HeraldClient({ ...clientOptions, autoConnect: false, WebSocket: share?.WebSocket ?? clientOptions.WebSocket });
+    const base = options.logger === undefined ? (globalThis as { console?: ErrorLogger }).console : options.logger;
+    const logger: ErrorLogger | null = base
+      ? {
+          error: (...data: unknown[]) => {
+            const text = data.map(String).join(' ');
+            if (this.#logged.has(text)) return;
+            this.#logged.add(text);
+            base.error(...data);
+          },
+        }
+      : null;
+    const client = new HeraldClient({ ...clientOptions, logger, autoConnect: false, WebSocket: share?.WebSocket ?? clientOptions.WebSocket });
+    client.on('state', ({ state }) => {
+      if (state === 'open') this.#logged.clear();
+    });
     share?.attach(client);
     return { client, feed: new NotificationFeed(client, { limit: feedLimit }), share, users: 0 };
   }
