@@ -153,9 +153,11 @@ export class ConnectionRegistry {
   }
 
   #close(entry: Entry): void {
+    // The share goes first: a leader that closes its client must not tell the other tabs to
+    // stop; releasing the lock hands the socket over to one of them instead.
+    entry.share?.dispose();
     entry.feed.dispose();
     entry.client.close();
-    entry.share?.dispose();
   }
 }
 

@@ -90,12 +90,16 @@ export class TabShare {
     this.WebSocket = function TabSharedWebSocket(url: string, protocols?: string | string[]) {
       return create(url, protocols);
     } as unknown as WebSocketConstructor;
-    const lead = (): Promise<void> => new Promise<void>((release) => {
-      this.#releaseLock = release;
-      this.#lead();
-    });
+    const lead = (): Promise<void> | undefined => {
+      if (this.#abort.signal.aborted) return undefined; // disposed before the lock came (StrictMode's double effects)
+      return new Promise<void>((release) => {
+        this.#releaseLock = release;
+        this.#lead();
+      });
+    };
     env.locks
       .request(name, { ifAvailable: true }, (lock) => {
+        if (this.#abort.signal.aborted) return undefined;
         if (lock) return lead();
         this.#follow();
         // Wait for the leader's tab to go; the lock then passes to one waiting tab.

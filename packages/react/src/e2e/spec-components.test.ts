@@ -202,6 +202,28 @@ describe.skipIf(skip)('one connection per browser', { timeout: 40_000 }, () => {
     await until(async () => (await stats(herald.url)).total_connections === 0, 'the sockets to close');
   });
 
+  it('unread counts agree in every tab, and a read in a follower tab clears them all', async () => {
+    const context = await contextWithToken(admin.token);
+    try {
+      const pages = [await context.newPage(), await context.newPage()];
+      const sockets: Page[] = [];
+      for (const page of pages) page.on('websocket', () => sockets.push(page));
+      await Promise.all(pages.map((page) => page.goto(`${herald.url}/?video=1`)));
+      for (const page of pages) await page.getByTestId('badge-header').getByText('已连接').waitFor();
+      const before = (await pages[0]!.locator('[data-testid=badge-header] [aria-label^="notifications ("]').getAttribute('aria-label'))!;
+      const base = Number(/\((\d+)\)/.exec(before)![1]);
+      await publish(herald.url, admin.token, { message: 'x', target: 'admin' });
+      await publish(herald.url, admin.token, { message: 'y', target: 'admin' });
+      for (const page of pages) await page.locator(`[data-testid=badge-header] [aria-label="notifications (${base + 2})"]`).waitFor();
+      expect(sockets).toHaveLength(1);
+      const follower = pages.find((page) => page !== sockets[0])!;
+      await follower.getByTestId('context-header').locator('.anticon-bell').dispatchEvent('click');
+      for (const page of pages) await page.locator('[data-testid=badge-header] [aria-label="notifications (0)"]').waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
   it('when the leader tab closes another takes over within 2 s, and no message is lost or duplicated', async () => {
     const context = await contextWithToken(admin.token);
     try {
