@@ -5,7 +5,7 @@
 export const ClientErrorCode = {
   /** The server refused the token twice (close 4001), also after asking for a fresh one. */
   AUTH: 'ERR_AUTH',
-  /** The token provider returned no token. */
+  /** The token provider returned no token (by default: nothing under `localStorage` key `token`). */
   NO_TOKEN: 'ERR_NO_TOKEN',
   /** The token provider threw or rejected. */
   TOKEN_PROVIDER: 'ERR_TOKEN_PROVIDER',
@@ -32,11 +32,14 @@ export class HeraldClientError extends Error {
   readonly code: ClientErrorCode;
   /** The close code that led to this error, when there was one. */
   readonly closeCode: number | undefined;
+  /** The HTTP status of a failed request (`ERR_HTTP`), when the server answered. */
+  readonly status: number | undefined;
 
-  constructor(code: ClientErrorCode, message: string, options: { cause?: unknown; closeCode?: number } = {}) {
+  constructor(code: ClientErrorCode, message: string, options: { cause?: unknown; closeCode?: number; status?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HeraldClientError';
     this.code = code;
     this.closeCode = options.closeCode;
+    this.status = options.status;
   }
 }

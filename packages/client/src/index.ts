@@ -1,17 +1,18 @@
 export { backoff } from './backoff.js';
-export {
-  HeraldClient,
-  type ClientEvents,
-  type ClientSnapshot,
-  type ConnectionState,
-  type DisconnectEvent,
-  type HeraldClientOptions,
-  type InboxPage,
-  type ResyncEvent,
-  type StateChange,
-  type TokenProvider,
-  type TokenRequest,
-} from './client.js';
+export { HeraldClient } from './client.js';
+export type { ErrorLogger, HeraldClientOptions } from './options.js';
+export type {
+  ClientEvents,
+  ClientSnapshot,
+  ConnectionState,
+  DisconnectEvent,
+  InboxPage,
+  ResyncEvent,
+  StateChange,
+  TokenProvider,
+  TokenRequest,
+} from './types.js';
+export { DEFAULT_TOKEN_KEY, localStorageTokenProvider, readClaims, tokenSaysAdmin } from './token.js';
 export {
   ReadyState,
   eventTargetOnlineSource,
@@ -24,3 +25,5 @@ export {
 export { ClientErrorCode, HeraldClientError } from './errors.js';
 export { NotificationFeed, type FeedNotification, type FeedSnapshot, type TranscodeProgressEntry } from './feed.js';
 export { PositionTracker, UnreadTracker } from './tracking.js';
+export { ConnectionRegistry, defaultRegistry, type AcquireOptions, type ConnectionLease, type ConnectionRegistryOptions } from './registry.js';
+export { TabShare, crossTabEnvironment, type TabShareEnvironment } from './tab-share.js';

@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useMemo, useRef, useSyncExternalStore, type ReactNode, type SyntheticEvent } from 'react';
-import { notification } from 'antd';
-import { isLevel, type SystemMessage, type TranscodeCompleteMessage, type TranscodeFailedMessage } from '@herald/protocol';
+import { isLevel, type Level, type SystemMessage, type TranscodeCompleteMessage, type TranscodeFailedMessage } from '@herald/protocol';
 import type {
+  ConnectionRegistry,
   ConnectionState,
   FeedNotification,
   FeedSnapshot,
@@ -9,6 +9,7 @@ import type {
   HeraldClientError,
   TranscodeProgressEntry,
 } from '@herald/client';
+import { HeraldRegistryProvider, useRegistry } from './registry-context.js';
 import { useClientSnapshot, useManagedClient, type ConnectionOptions } from './useManagedClient.js';
 
 export interface WebSocketContextValue {
@@ -27,16 +28,21 @@ export interface WebSocketContextValue {
   notifications: readonly FeedNotification[];
   /** Latest transcode progress by `video_id`. */
   transcodeProgress: ReadonlyMap<number, TranscodeProgressEntry>;
+  /** Why the connection stopped for good (see `UseWebSocketResult.error`), or `null`. */
+  error: HeraldClientError | null;
 }
 
-/** Texts of the Ant Design toasts; defaults are Chinese as in the specification. */
+/** Shows a toast; `@herald/react/antd`'s provider plugs in Ant Design's `notification`. */
+export type Notifier = (level: Level, content: { message: string; description?: string }) => void;
+
+/** Texts of the toasts; defaults are Chinese as in the specification. */
 export interface ToastTexts {
   completed: (m: TranscodeCompleteMessage) => { message: string; description?: string };
   failed: (m: TranscodeFailedMessage) => { message: string; description?: string };
   system: (m: SystemMessage) => { message: string; description?: string };
 }
 
-const defaultToastTexts: ToastTexts = {
+export const defaultToastTexts: ToastTexts = {
   completed: (m) => ({ message: `转码完成: ${m.title}`, description: `格式: ${m.format_type}` }),
   failed: (m) => ({ message: `转码失败: ${m.title}`, description: m.error }),
   system: (m) => ({ message: '系统消息', description: m.message }),
@@ -48,9 +54,17 @@ export interface WebSocketProviderProps extends ConnectionOptions {
   client?: HeraldClient;
   /** Connection options as one object (same fields as the flat props; flat props win). */
   options?: ConnectionOptions;
-  /** Connect to the admin endpoint (when the provider creates the client). */
-  isAdmin?: boolean;
-  /** Show Ant Design toasts for completions, failures and system messages (default `true`). */
+  /**
+   * Which endpoint the provider's connection uses. Default `'auto'`: the admin endpoint
+   * when the token says the user is an admin (`is_admin` or `adm` claim true), so the
+   * specification's admin console gets transcode progress; the user endpoint otherwise.
+   */
+  isAdmin?: boolean | 'auto';
+  /** Registry to share connections through (default: the nearest `HeraldRegistryProvider`'s, or `defaultRegistry`). */
+  registry?: ConnectionRegistry;
+  /** Shows toasts for completions, failures and system messages; none without it. */
+  notify?: Notifier;
+  /** Show toasts through `notify` (default `true`). */
   toasts?: boolean;
   toastTexts?: Partial<ToastTexts>;
   /** How many recent notifications to keep (default 50). */
@@ -66,39 +80,66 @@ const noSubscribe = (): (() => void) => () => {};
 const emptyFeed = (): FeedSnapshot => EMPTY_FEED;
 
 /**
- * Mounts one Herald connection for the tree below and shares its state through
+ * Mounts a Herald connection for the tree below and shares its state through
  * `useWebSocketContext()`. Pass `client` to use one the app created, or connection
- * options (`url`, `getToken`/`token`, `isAdmin`, …) to let the provider own one.
+ * options (`url`, `getToken`/`token`, `isAdmin`, …) to share one from the registry. With
+ * no options at all (the specification's `<WebSocketProvider>`), it connects to the page's
+ * origin with `localStorage.getItem('token')`, to the endpoint the token's admin claim
+ * selects. This core provider shows no toasts unless given `notify`; the one in
+ * `@herald/react/antd` shows Ant Design toasts.
  *
  * @example
- * <WebSocketProvider isAdmin getToken={() => localStorage.getItem('token')}>
+ * <WebSocketProvider isAdmin getToken={() => session.accessToken()}>
  *   <App />
  * </WebSocketProvider>
  */
 export function WebSocketProvider(props: WebSocketProviderProps): ReactNode {
-  const { children, client: external, isAdmin = false, toasts = true, toastTexts, notificationLimit, onError, options: grouped, ...flat } = props;
+  const { children, client: external, isAdmin = 'auto', registry, notify, toasts = true, toastTexts, notificationLimit, onError, options: grouped, ...flat } = props;
   const options: ConnectionOptions = { ...grouped, ...flat };
-  const [api, contextHolder] = notification.useNotification();
-  const latest = useRef({ toasts, toastTexts, onError, api });
-  latest.current = { toasts, toastTexts, onError, api };
+  const latest = useRef({ toasts, toastTexts, onError, notify });
+  latest.current = { toasts, toastTexts, onError, notify };
 
   const attachToasts = useCallback((client: HeraldClient) => {
     const texts = (): ToastTexts => ({ ...defaultToastTexts, ...latest.current.toastTexts });
+    const show = (level: Level, content: { message: string; description?: string }): void => {
+      if (latest.current.toasts) latest.current.notify?.(level, content);
+    };
     const offs = [
-      client.on('transcode_complete', (m) => {
-        if (latest.current.toasts) latest.current.api.success(texts().completed(m));
-      }),
-      client.on('transcode_failed', (m) => {
-        if (latest.current.toasts) latest.current.api.error(texts().failed(m));
-      }),
-      client.on('system_message', (m) => {
-        if (latest.current.toasts) latest.current.api[isLevel(m.level) ? m.level : 'info'](texts().system(m));
-      }),
+      client.on('transcode_complete', (m) => show('success', texts().completed(m))),
+      client.on('transcode_failed', (m) => show('error', texts().failed(m))),
+      client.on('system_message', (m) => show(isLevel(m.level) ? m.level : 'info', texts().system(m))),
     ];
     return () => offs.forEach((off) => off());
   }, []);
 
-  const managed = useManagedClient(external, isAdmin, options, (error) => latest.current.onError?.(error), attachToasts, notificationLimit);
+  const inherited = useRegistry();
+  const content = (
+    <Connected
+      external={external}
+      isAdmin={isAdmin}
+      options={options}
+      onError={(error) => latest.current.onError?.(error)}
+      attach={attachToasts}
+      notificationLimit={notificationLimit}
+    >
+      {children}
+    </Connected>
+  );
+  return registry && registry !== inherited ? <HeraldRegistryProvider registry={registry}>{content}</HeraldRegistryProvider> : content;
+}
+
+interface ConnectedProps {
+  external: HeraldClient | undefined;
+  isAdmin: boolean | 'auto';
+  options: ConnectionOptions;
+  onError: (error: HeraldClientError) => void;
+  attach: (client: HeraldClient) => () => void;
+  notificationLimit: number | undefined;
+  children?: ReactNode;
+}
+
+function Connected({ external, isAdmin, options, onError, attach, notificationLimit, children }: ConnectedProps): ReactNode {
+  const managed = useManagedClient(external, isAdmin, options, onError, attach, notificationLimit);
   const client = managed?.client ?? null;
   const feed = managed?.feed;
   const snapshot = useClientSnapshot(client);
@@ -120,16 +161,12 @@ export function WebSocketProvider(props: WebSocketProviderProps): ReactNode {
       markAsRead,
       notifications: feedSnapshot.notifications,
       transcodeProgress: feedSnapshot.transcodeProgress,
+      error: snapshot.error,
     }),
-    [client, snapshot.state, snapshot.unreadCount, markAsRead, feedSnapshot],
+    [client, snapshot.state, snapshot.unreadCount, snapshot.error, markAsRead, feedSnapshot],
   );
 
-  return (
-    <WebSocketContext.Provider value={value}>
-      {contextHolder}
-      {children}
-    </WebSocketContext.Provider>
-  );
+  return <WebSocketContext.Provider value={value}>{children}</WebSocketContext.Provider>;
 }
 
 /**

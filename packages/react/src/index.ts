@@ -3,10 +3,19 @@ export {
   WebSocketProvider,
   useWebSocketContext,
   useOptionalWebSocketContext,
+  defaultToastTexts,
+  type Notifier,
   type ToastTexts,
   type WebSocketContextValue,
   type WebSocketProviderProps,
 } from './WebSocketContext.js';
-export { NotificationBadge, defaultBadgeLabels, type NotificationBadgeLabels, type NotificationBadgeProps } from './NotificationBadge.js';
-export { TranscodeStatus, type TranscodeStatusInfo, type TranscodeStatusProps } from './TranscodeStatus.js';
+export {
+  useTranscodeStatus,
+  CONNECTED_POLL_FACTOR,
+  type TranscodeStatusInfo,
+  type TranscodeStatusOptions,
+  type TranscodeStatusState,
+} from './useTranscodeStatus.js';
+export { HeraldRegistryProvider, useRegistry } from './registry-context.js';
 export { useClientSnapshot, type ConnectionOptions } from './useManagedClient.js';
+export { ConnectionRegistry, defaultRegistry } from '@herald/client';

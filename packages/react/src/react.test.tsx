@@ -3,9 +3,10 @@ import { act, cleanup, render, renderHook, screen, waitFor as rtlWaitFor } from 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StrictMode, type ReactNode } from 'react';
 import { WebSocket } from 'ws';
-import { HeraldClient, type WebSocketConstructor } from '@herald/client';
+import { HeraldClient, defaultRegistry, type WebSocketConstructor } from '@herald/client';
 import { TestServer, waitFor } from '../../client/src/test-server.js';
-import { NotificationBadge, TranscodeStatus, WebSocketProvider, useWebSocket, useWebSocketContext } from './index.js';
+import { useWebSocket, useWebSocketContext } from './index.js';
+import { NotificationBadge, TranscodeStatus, WebSocketProvider } from './antd/index.js';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 let server: TestServer;
@@ -16,6 +17,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   cleanup();
+  defaultRegistry.reset();
   await server.close();
 });
 
@@ -147,7 +149,7 @@ describe('NotificationBadge', () => {
     expect(screen.getByRole('button', { name: 'notifications (7)' })).toBeTruthy();
     expect(document.querySelector('.ant-badge')?.textContent).toContain('7');
     (await server.connection(0)).close(4003, 'forbidden');
-    await screen.findByText('已断开');
+    await screen.findByText('连接失败');
   });
 
   it('takes labels for other languages', async () => {

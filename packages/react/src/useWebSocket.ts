@@ -38,19 +38,27 @@ export interface UseWebSocketResult {
   connect: () => void;
   /** Closes the connection until `connect()`. */
   disconnect: () => void;
+  /**
+   * Why the connection stopped for good (no token, token refused with 4001, access refused
+   * with 4003, reconnects exhausted), or `null`. Also logged once to the console.
+   */
+  error: HeraldClientError | null;
   /** The underlying client, `null` before the first effect ran. */
   client: HeraldClient | null;
 }
 
 /**
- * Opens a Herald connection for the calling component and closes it on unmount.
+ * A Herald connection for the calling component. Every hook and provider with the same
+ * server, endpoint and identity shares one connection (one socket per browser, across tabs,
+ * where Web Locks and BroadcastChannel exist), released when the last one unmounts.
  * Options carry the specification's names and defaults (`autoConnect`, `autoReconnect`,
  * `reconnectInterval`, `maxReconnectAttempts`, `heartbeatInterval`); `url` defaults to the
- * page's origin (`ws(s)://host`), the token comes from `token` or `getToken`.
+ * page's origin (`ws(s)://host`); the token comes from `token`, `getToken`, or else
+ * `localStorage.getItem('token')` as in the specification. `disconnect()` closes the shared
+ * connection for every user of it.
  *
  * @example
  * const { isConnected, lastMessage, sendMessage } = useWebSocket(true, {
- *   getToken: () => localStorage.getItem('token'),
  *   onTranscodeProgress: (m) => console.log(`视频${m.video_id}转码进度: ${m.progress}%`),
  *   onTranscodeComplete: (m) => notification.success({ message: `转码完成: ${m.title}` }),
  * });
@@ -85,6 +93,7 @@ export function useWebSocket(isAdmin = false, options: UseWebSocketOptions = {})
     lastMessage: snapshot.lastMessage,
     sendMessage,
     unreadCount: snapshot.unreadCount,
+    error: snapshot.error,
     connect,
     disconnect,
     client,

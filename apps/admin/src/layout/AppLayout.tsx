@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { Button, Drawer, Dropdown, Layout, Menu, Space, Typography } from 'antd';
-import { NotificationBadge } from '@herald/react';
+import { NotificationBadge } from '@herald/react/antd';
 import { useAuth } from '../auth/AuthContext.js';
 import { useI18n } from '../i18n/I18n.js';
 import { BellOutlined, DashboardOutlined, LogoutOutlined, MenuOutlined, NotificationOutlined, TeamOutlined, TranslationOutlined, UserOutlined, VideoCameraOutlined } from '../icons.js';

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Alert, App, Button, Card, Space, Table, Tag, Typography, Upload } from 'antd';
 import { StopOutlined, ThunderboltOutlined, UploadOutlined } from '../icons.js';
-import { TranscodeStatus, useWebSocketContext } from '@herald/react';
+import { useWebSocketContext } from '@herald/react';
+import { TranscodeStatus } from '@herald/react/antd';
 import { useAuth } from '../auth/AuthContext.js';
 import type { Preset, Video } from '../api/types.js';
 import { usePolling } from '../hooks/usePolling.js';

@@ -1,7 +1,7 @@
 import type { CSSProperties, ReactNode } from 'react';
 import { Badge, Space, Typography } from 'antd';
 import { BellOutlined } from '@ant-design/icons';
-import { useWebSocketContext } from './WebSocketContext.js';
+import { useWebSocketContext } from '../WebSocketContext.js';
 
 /** Status texts; defaults are the specification's Chinese. */
 export interface NotificationBadgeLabels {
@@ -9,6 +9,8 @@ export interface NotificationBadgeLabels {
   disconnected: string;
   connecting: string;
   reconnecting: string;
+  /** Shown when the connection stopped for good (no token, 4001, 4003); the cause is the tooltip. */
+  error: string;
 }
 
 export const defaultBadgeLabels: NotificationBadgeLabels = {
@@ -16,6 +18,7 @@ export const defaultBadgeLabels: NotificationBadgeLabels = {
   disconnected: '已断开',
   connecting: '连接中',
   reconnecting: '重连中',
+  error: '连接失败',
 };
 
 export interface NotificationBadgeProps {
@@ -36,9 +39,10 @@ export interface NotificationBadgeProps {
  * <NotificationBadge labels={{ connected: 'Online', disconnected: 'Offline' }} />
  */
 export function NotificationBadge({ labels, showStatus = true, onClick, className, style }: NotificationBadgeProps): ReactNode {
-  const { unreadCount, state, markAsRead } = useWebSocketContext();
+  const { unreadCount, state, markAsRead, error } = useWebSocketContext();
   const texts = { ...defaultBadgeLabels, ...labels };
-  const text = state === 'open' ? texts.connected : state === 'closed' ? texts.disconnected : texts[state];
+  const failed = state === 'closed' && error !== null;
+  const text = state === 'open' ? texts.connected : failed ? texts.error : state === 'closed' ? texts.disconnected : texts[state];
   return (
     <Space className={className} style={style} size="small">
       <Badge count={unreadCount} size="small">
@@ -50,7 +54,12 @@ export function NotificationBadge({ labels, showStatus = true, onClick, classNam
         />
       </Badge>
       {showStatus && (
-        <Typography.Text type={state === 'open' ? 'success' : state === 'closed' ? 'danger' : 'warning'} data-state={state}>
+        <Typography.Text
+          type={state === 'open' ? 'success' : state === 'closed' ? 'danger' : 'warning'}
+          data-state={state}
+          data-error={failed ? error.code : undefined}
+          title={failed ? error.message : undefined}
+        >
           {text}
         </Typography.Text>
       )}
