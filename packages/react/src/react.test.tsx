@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StrictMode, type ReactNode } from 'react';
 import { WebSocket } from 'ws';
 import { HeraldClient, type WebSocketConstructor } from '@herald/client';
-import { TestServer, waitFor } from '../../client/src/test-server.js';
+import { TestServer, waitFor } from '@herald/testing/fake-server';
 import { NotificationBadge, TranscodeStatus, WebSocketProvider, useWebSocket, useWebSocketContext } from './index.js';
 
 const WS = WebSocket as unknown as WebSocketConstructor;

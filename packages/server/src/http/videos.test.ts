@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSocket, startHerald, until, type TestHerald } from '../testing/herald.js';
-import { requireService } from '../testing/services.js';
+import { openSocket, startHerald, until, type TestHerald } from '@herald/testing/herald';
+import { requireService } from '@herald/testing';
 import { checkFfmpeg, makeTestVideo } from '../transcode/index.js';
 
 const ffmpeg = await checkFfmpeg().then(

@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSocket, startHerald, until, type TestHerald } from '../testing/herald.js';
-import { TEST_REDIS_URL, freshPostgresSchema, postgresReachable, redisReachable, requireService } from '../testing/services.js';
+import { openSocket, startHerald, until, type TestHerald } from '@herald/testing/herald';
+import { TEST_REDIS_URL, freshPostgresSchema, postgresReachable, redisReachable, requireService } from '@herald/testing';
 import { checkFfmpeg, makeTestVideo } from './index.js';
 
 const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
