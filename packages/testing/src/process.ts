@@ -76,6 +76,7 @@ export interface HeraldProcessOptions {
   logFile?: string;
   /** Path polled until it answers 2xx (default `/healthz`). */
   readyPath?: string;
+  /** Default 60 s. */
   readyTimeoutMs?: number;
   log?: (line: string) => void;
   /** Called with every child spawned (on start and each restart). */
@@ -144,7 +145,8 @@ export class HeraldProcess {
         resolveExit({ code, signal });
       }),
     );
-    const timeoutMs = o.readyTimeoutMs ?? 30_000;
+    // Generous: on a loaded 2-core machine a node takes 10–20 s to start (PostgreSQL migrations, module loading).
+    const timeoutMs = o.readyTimeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
     const name = this.nodeId || `herald on ${this.url}`;
     while (!(await httpOk(`${this.url}${o.readyPath ?? '/healthz'}`))) {
