@@ -226,14 +226,19 @@ let redisUrl;
 let pub;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-function httpRequest(port, method, path, body, headers = {}) {
+function httpRequest(port, method, path, body, headers = {}, retried = false) {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
     });
-    req.on('error', reject);
+    req.on('error', (error) => {
+      // A kept-alive socket the server closed just as we reused it: the request never reached
+      // the server, so sending it again on a new socket cannot duplicate it (Node's documented remedy).
+      if (!retried && req.reusedSocket && error.code === 'ECONNRESET') resolve(httpRequest(port, method, path, body, headers, true));
+      else reject(error);
+    });
     req.end(body);
   });
 }

@@ -32,4 +32,6 @@ io.on('connection', (socket) => socket.join('admins'));
 const sub = new Redis(process.env.REDIS_URL);
 await sub.subscribe(process.env.BENCH_CHANNEL);
 sub.on('message', (_channel, payload) => io.to('admins').emit('m', payload));
+// Idle keep-alive connections stay open as long as Fastify's (Herald's) do, not Node's default 5 s.
+server.keepAliveTimeout = 72_000;
 server.listen(Number(process.env.PORT), '127.0.0.1');

@@ -54,4 +54,6 @@ server.on('upgrade', (req, socket, head) => {
 const sub = new Redis(process.env.REDIS_URL);
 await sub.subscribe(channel);
 sub.on('messageBuffer', (_channel, payload) => broadcast(payload));
+// Idle keep-alive connections stay open as long as Fastify's (Herald's) do, not Node's default 5 s.
+server.keepAliveTimeout = 72_000;
 server.listen(Number(process.env.PORT), '127.0.0.1');
