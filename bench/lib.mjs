@@ -1,12 +1,14 @@
-// Helpers shared by the benchmark driver: processes, /proc readings, percentiles.
+// Helpers shared by the benchmark driver and the soak: processes, /proc readings, percentiles.
+// Herald processes, Redis, free ports and clusters come from @herald/testing (compiled on load).
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { loadTesting } from '../scripts/testing.mjs';
 
+export const testing = await loadTesting();
+export const { freePort, sleep, waitForPort } = testing;
 export const now = () => performance.timeOrigin + performance.now();
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export const CORES = Number(execFileSync('nproc').toString().trim());
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -25,25 +27,36 @@ export function killAll() {
   children.clear();
 }
 
-/** Spawns `cmd args`, pinned to `core` with taskset when given; output goes to a log file. */
 export const options = { nice: 0 };
+
+/** The command prefix that pins a process to `core` (taskset) at the chosen priority (nice). */
+export function wrapperFor(core) {
+  return [...(options.nice !== 0 ? ['nice', '-n', String(options.nice)] : []), ...(core === undefined || CORES < 2 ? [] : ['taskset', '-c', String(core)])];
+}
+
+/** Tracks a child for killAll() and reports it when it dies unexpectedly. */
+export function watch(name, child, logDir) {
+  children.add(child);
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    // A target that dies mid-run is worth knowing about: its figures below are then void.
+    if (!child.expectedExit) console.error(`bench: ${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}; log in ${logDir}`);
+  });
+  child.benchName = name;
+  return child;
+}
+
+/** Spawns `cmd args` (not Herald: see @herald/testing's spawnHerald), pinned to `core` when given; output goes to a log file. */
 export function start(name, cmd, args, { env = {}, core, logDir, ipc = false } = {}) {
   const log = openSync(join(logDir, `${name}.log`), 'a');
-  let argv = core === undefined || CORES < 2 ? [cmd, ...args] : ['taskset', '-c', String(core), cmd, ...args];
-  if (options.nice !== 0) argv = ['nice', '-n', String(options.nice), ...argv];
+  const argv = [...wrapperFor(core), cmd, ...args];
   const child = spawn(argv[0], argv.slice(1), {
     env: { ...process.env, ...env },
     stdio: ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log],
   });
   closeSync(log);
-  children.add(child);
-  child.on('exit', (code, signal) => {
-    children.delete(child);
-    // A target that dies mid-run is worth knowing about: its figures below are then void.
-    if (!child.expectedExit && !ipc) console.error(`bench: ${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}; log in ${logDir}`);
-  });
-  child.benchName = name;
-  return child;
+  if (ipc) child.expectedExit = true; // load workers report their own failures over IPC
+  return watch(name, child, logDir);
 }
 
 export async function stop(child, signal = 'SIGTERM', graceMs = 5000) {
@@ -103,33 +116,6 @@ export function withChildren(pid) {
 }
 
 export const sum = (xs) => xs.reduce((a, b) => a + b, 0);
-
-export async function waitForPort(port, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listening on 127.0.0.1:${port} after ${timeoutMs} ms`);
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 const LN = Math.log(1.01);
 /** Percentile (ms) from merged 1%-wide µs buckets. */

@@ -1,18 +1,20 @@
 #!/usr/bin/env node
-// Herald's benchmark suite (issue 8). `node bench/run.mjs` (quick, < 2 min) or `--full`.
-// Options: --targets=herald,ws,sio,nchan  --scenarios=fanout,cluster,hop,resume,slow  --out=bench/RESULTS.md
+// Herald's benchmark suite (issue 8). `node bench/run.mjs` (quick, < 3 min) or `--full`.
+// Options: --targets=herald,ws,sio,nchan  --scenarios=fanout,cluster,hop,resume,slow,inject  --out=bench/RESULTS.md
+// Headline figures publish the way producers do (HTTP with the service key) and clients get their
+// tokens the way users do (Herald: POST /api/v1/auth/login; the references: `herald token`).
+// `inject` (secondary) writes straight into the broker channel, a path no producer takes.
 // Only loopback addresses are used; every child process is killed on exit; the run has a hard deadline.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SignJWT } from 'jose';
 import { Redis } from 'ioredis';
-import { CORES, options, children, cpuSplitUs, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, waitForPort, withChildren } from './lib.mjs';
+import { CORES, options, children, cpuSplitUs, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, testing, waitForPort, watch, withChildren, wrapperFor } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -24,7 +26,7 @@ const FULL = argv.includes('--full');
 options.nice = Number(opt('nice', '0'));
 if (options.nice !== 0) os.setPriority(options.nice);
 const TARGETS = opt('targets', 'herald,ws,sio,nchan').split(',');
-const SCENARIOS = opt('scenarios', FULL ? 'fanout,cluster,hop,resume,slow' : 'fanout,resume').split(',');
+const SCENARIOS = opt('scenarios', FULL ? 'fanout,cluster,hop,resume,slow,inject' : 'fanout,resume').split(',');
 const OUT = resolve(ROOT, opt('out', 'bench/RESULTS.md'));
 const SERVER_CORE = 0;
 const LOAD_CORE = CORES > 1 ? 1 : undefined;
@@ -38,6 +40,7 @@ for (const k of Object.keys(P)) if (opt(k) !== undefined && k !== 'stormMsgs') P
 
 const JWT_SECRET = randomBytes(32).toString('hex');
 const SERVICE_KEY = randomBytes(16).toString('hex');
+const ADMIN_PASSWORD = `bench-admin-${randomBytes(6).toString('hex')}`;
 const TMP = mkdtempSync(join(os.tmpdir(), 'herald-bench-'));
 const t0 = Date.now();
 const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s]`, ...a);
@@ -84,14 +87,6 @@ function ensureRedisBinary() {
   log('installing redis-server from Debian');
   spawnSync('apt-get', ['update'], { stdio: 'inherit' });
   spawnSync('apt-get', ['install', '-y', 'redis-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-}
-
-function build() {
-  const r = spawnSync('npx', ['tsc', '-b', 'packages/server'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) {
-    if (existsSync(join(ROOT, 'packages/server/dist/cli.js'))) log('WARNING: tsc -b failed; benchmarking the existing dist');
-    else throw new Error('build failed');
-  }
 }
 
 function versions() {
@@ -186,35 +181,64 @@ class Load {
 }
 
 // ---------- tokens and payloads ----------
-async function adminToken(userId = 1) {
-  return new SignJWT({ adm: true, name: 'bench', typ: 'access' })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(String(userId))
-    .setIssuedAt()
-    .setNotBefore('0s')
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 7200)
-    .setJti(randomUUID())
-    .sign(new TextEncoder().encode(JWT_SECRET));
+/** Herald's clients sign in like a user of the console: POST /api/v1/auth/login (the bootstrapped admin). */
+async function login(port) {
+  const r = await httpRequest(port, 'POST', '/api/v1/auth/login', JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }));
+  if (r.status !== 200) throw new Error(`POST /api/v1/auth/login: ${r.status} ${r.body}`);
+  return JSON.parse(r.body).access_token;
+}
+
+/**
+ * The references verify a token that Herald issued: `herald user add` + `herald token` (the CLI
+ * an operator uses) against a scratch data directory with the shared JWT_SECRET.
+ */
+let referenceToken;
+function tokenForReferences() {
+  if (referenceToken) return referenceToken;
+  const env = { ...process.env, DATA_DIR: join(TMP, 'token-issuer'), JWT_SECRET, DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'warn' };
+  const added = testing.heraldCli(['user', 'add', 'bench', '--password', 'bench-password-1', '--admin'], env);
+  if (added.status !== 0) throw new Error(`herald user add: ${added.stderr}`);
+  const issued = testing.heraldCli(['token', 'bench', '--ttl', '2h'], env);
+  if (issued.status !== 0) throw new Error(`herald token: ${issued.stderr}`);
+  referenceToken = issued.stdout.trim();
+  return referenceToken;
 }
 
 const marker = (seq, pad) => `#B${seq}:${Math.round(now() * 1000)}#${pad}`;
-/** One message as every target carries it: the same JSON bytes (Herald's ephemeral progress shape). */
+/** One message as the references and broker injection carry it: JSON bytes in Herald's ephemeral progress shape. */
 const progressPayload = (seq, pad = '') => `{"type":"transcode_progress","video_id":1,"status":"processing","progress":1,"message":"${marker(seq, pad)}"}`;
 
+/** What a producer sends Herald: a system_message to the admins (validated, stored, then fanned out). */
+async function postNotification(port, seq, pad = '') {
+  const body = JSON.stringify({ message: marker(seq, pad), level: 'info', target: 'admin' });
+  const r = await httpRequest(port, 'POST', '/api/v1/notifications', body, { authorization: `Bearer ${SERVICE_KEY}` });
+  if (r.status !== 202) throw new Error(`POST /api/v1/notifications: ${r.status} ${r.body}`);
+}
+
+/** A reference server's publish endpoint: POST /publish, the body broadcast as it is. */
+async function postPublish(port, payload) {
+  const r = await httpRequest(port, 'POST', '/publish', payload);
+  if (r.status !== 204) throw new Error(`POST /publish: ${r.status} ${r.body}`);
+}
+
 // ---------- targets ----------
-let redisPort;
 let redisUrl;
 let pub;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 
-function httpRequest(port, method, path, body, headers = {}) {
+function httpRequest(port, method, path, body, headers = {}, retried = false) {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
     });
-    req.on('error', reject);
+    req.on('error', (error) => {
+      // A kept-alive socket the server closed just as we reused it: the request never reached
+      // the server, so sending it again on a new socket cannot duplicate it (Node's documented remedy).
+      if (!retried && req.reusedSocket && error.code === 'ECONNRESET') resolve(httpRequest(port, method, path, body, headers, true));
+      else reject(error);
+    });
     req.end(body);
   });
 }
@@ -227,7 +251,8 @@ function heraldEnv(port, dataDir, extra = {}) {
     LOG_LEVEL: 'warn',
     JWT_SECRET,
     HERALD_SERVICE_KEY: SERVICE_KEY,
-    HERALD_ADMIN_PASSWORD: 'bench-admin-password',
+    HERALD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    ACCESS_TOKEN_TTL: '2h',
     WS_MAX_CONNECTIONS_PER_IP: '1000000',
     WS_MAX_CONNECTIONS_PER_USER: '100000',
     WS_SEND_BUFFER_BYTES: String(64 * 1024 * 1024),
@@ -235,34 +260,37 @@ function heraldEnv(port, dataDir, extra = {}) {
   };
 }
 
-async function startHerald({ name = 'herald', extraEnv = {}, dataDir, createUser = true, core = SERVER_CORE } = {}) {
+async function startHerald({ name = 'herald', extraEnv = {}, dataDir, core = SERVER_CORE } = {}) {
   const port = await freePort();
   const dir = dataDir ?? join(TMP, `${name}-${port}`);
   mkdirSync(dir, { recursive: true });
   const prefix = extraEnv.REDIS_PREFIX ?? `bench${randomBytes(4).toString('hex')}:`;
   const env = heraldEnv(port, dir, { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...extraEnv });
-  const cli = join(ROOT, 'packages/server/dist/cli.js');
-  if (createUser) {
-    const r = spawnSync(process.execPath, [cli, 'user', 'add', 'bench', '--password', 'bench-password-1', '--admin'], { env: { ...process.env, ...env }, encoding: 'utf8' });
-    if (r.status !== 0 && !/taken|exists/i.test(r.stderr + r.stdout)) throw new Error(`user add failed: ${r.stderr}`);
-  }
-  const listed = spawnSync(process.execPath, [cli, 'user', 'list'], { env: { ...process.env, ...env }, encoding: 'utf8' }).stdout ?? '';
-  const userId = Number(/^(\d+)\tbench\t/m.exec(listed)?.[1] ?? 1);
   // BENCH_PROFILE=<dir>: a CPU profile of every Herald process; BENCH_NODE_ARGS: more Node flags (e.g. --trace-gc).
   const nodeArgs = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
-  const proc = start(name, process.execPath, [...nodeArgs, cli, 'serve'], { env, core, logDir: TMP });
-  await waitForPort(port);
-  const token = await adminToken(userId);
+  const node = await testing.spawnHerald({
+    port,
+    env: { ...process.env, ...env },
+    nodeArgs,
+    wrapper: wrapperFor(core),
+    logFile: join(TMP, `${name}.log`),
+    onSpawn: (child) => watch(name, child, TMP),
+  });
+  const token = await login(port);
   return {
     label: 'Herald',
     kind: 'herald',
     port,
     env,
-    proc,
-    pids: () => [proc.pid],
+    node,
+    pids: () => [node.pid],
     client: { kind: 'herald', url: `ws://127.0.0.1:${port}/api/v1/ws/admin?token=${token}` },
-    publish: (payload) => pub.publish(`${prefix}herald:admins`, payload),
-    stop: () => stop(proc),
+    publish: (seq, pad) => postNotification(port, seq, pad),
+    inject: (seq, pad) => pub.publish(`${prefix}herald:admins`, progressPayload(seq, pad)),
+    stop: () => {
+      if (node.proc) node.proc.expectedExit = true;
+      return node.stop('SIGTERM', 5000);
+    },
   };
 }
 
@@ -277,7 +305,7 @@ async function startNodeRef(kind) {
   });
   await waitForPort(port);
   await sleep(300); // its Redis subscription
-  const token = await adminToken();
+  const token = tokenForReferences();
   return {
     label: kind === 'ws' ? 'bare ws' : 'Socket.IO',
     kind,
@@ -288,7 +316,8 @@ async function startNodeRef(kind) {
       kind === 'ws'
         ? { kind: 'ws', url: `ws://127.0.0.1:${port}/?token=${token}` }
         : { kind: 'sio', url: `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, token },
-    publish: (payload) => pub.publish(channel, payload),
+    publish: (seq, pad) => postPublish(port, progressPayload(seq, pad)),
+    inject: (seq, pad) => pub.publish(channel, progressPayload(seq, pad)),
     stop: () => stop(proc),
   };
 }
@@ -327,7 +356,7 @@ http {
     proc,
     pids: () => withChildren(proc.pid),
     client: { kind: 'nchan', url: `ws://127.0.0.1:${port}/sub` },
-    publish: (payload) => httpRequest(port, 'POST', '/pub', payload, { 'content-type': 'text/plain' }),
+    publish: (seq, pad) => httpRequest(port, 'POST', '/pub', progressPayload(seq, pad), { 'content-type': 'text/plain' }),
     stop: () => stop(proc, 'SIGQUIT'),
   };
 }
@@ -354,10 +383,14 @@ async function waitDelivered(load, expected, timeoutMs) {
  * Publishes `n` messages (at `rate`/s, or back to back when rate is 0) and waits until every
  * armed client has them all; returns delivery counts, latency percentiles and CPU per delivery.
  */
-async function fanOut(t, load, { n, rate, pad = '' }) {
+async function fanOut(t, load, { n, rate, pad = '', via = 'http' }) {
+  // `http`: the target's publish API, as a producer sends (headline); `broker`: straight into
+  // the broker channel (secondary: no HTTP, no validation, no durable write).
+  const send = via === 'broker' ? t.inject : t.publish;
+  if (!send) throw new Error(`${t.label} cannot publish via ${via}`);
   // Warm-up, not measured: a few messages (sequence 0: clients count them as stale) and a pause,
   // so the phase does not pay for work left over from the previous one (GC after connecting).
-  for (let i = 0; i < 3; i++) await t.publish(progressPayload(0, pad));
+  for (let i = 0; i < 3; i++) await send(0, pad);
   await sleep(1500);
   const base = nextSeq;
   nextSeq += n;
@@ -375,7 +408,7 @@ async function fanOut(t, load, { n, rate, pad = '' }) {
       const wait = due - now();
       if (wait > 1) await sleep(wait);
     }
-    pending.push(t.publish(progressPayload(base + i, pad)));
+    pending.push(send(base + i, pad));
     if (pending.length >= 256) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
@@ -389,6 +422,7 @@ async function fanOut(t, load, { n, rate, pad = '' }) {
   return {
     clients: armed,
     messages: n,
+    via,
     rate: rate || 'max',
     expected,
     delivered: s.received,
@@ -473,11 +507,9 @@ async function main() {
   log(`bench ${FULL ? 'full' : 'quick'}: targets ${TARGETS.join(',')}, scenarios ${SCENARIOS.join(',')}; temp ${TMP}`);
   ensureRedisBinary();
   if (TARGETS.includes('nchan')) ensureNginx();
-  build();
-  redisPort = await freePort();
-  const redis = start('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', TMP], { core: LOAD_CORE, logDir: TMP });
-  await waitForPort(redisPort);
-  redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const redis = await new testing.RedisServer(0, { wrapper: wrapperFor(LOAD_CORE), dir: TMP }).start();
+  watch('redis', redis.proc, TMP);
+  redisUrl = redis.url;
   pub = new Redis(redisUrl);
   const loadavg = () => {
     let psi = '';
@@ -491,7 +523,7 @@ async function main() {
   const results = { argv, fanout: {}, machine: versions(), started: started.toISOString(), full: FULL, params: P, loadStart: loadavg() };
   if (SCENARIOS.includes('fanout')) for (const kind of TARGETS) results.fanout[kind] = await fanoutSuite(kind);
   const extra = await import('./scenarios.mjs').catch(() => undefined);
-  if (extra) await extra.run({ results, SCENARIOS, P, FULL, ctx: { log, Load, startHerald, startTarget, ROOT, waitDelivered, fanOut, connectPhase, serverRss, serverCpu, httpRequest, SERVICE_KEY, TMP, redisUrl: () => redisUrl, nextSeq: (n) => { const b = nextSeq; nextSeq += n; return b; }, fmtObj } });
+  if (extra) await extra.run({ results, SCENARIOS, P, FULL, TARGETS, ctx: { log, Load, startHerald, startTarget, ROOT, waitDelivered, fanOut, connectPhase, serverRss, serverCpu, httpRequest, postNotification, SERVICE_KEY, TMP, redisUrl: () => redisUrl, nextSeq: (n) => { const b = nextSeq; nextSeq += n; return b; }, fmtObj } });
   results.seconds = (Date.now() - t0) / 1000;
   results.loadEnd = loadavg();
   writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify(results, null, 2));
@@ -499,7 +531,8 @@ async function main() {
   writeFileSync(OUT, report(results));
   log(`wrote ${OUT}`);
   pub.disconnect();
-  await stop(redis);
+  redis.proc.expectedExit = true;
+  await redis.stop();
 }
 
 await main();

@@ -1,50 +1,14 @@
-// Herald-specific scenarios: cluster fan-out over Redis, the resume storm, slow consumers.
+// Herald-specific scenarios: cluster fan-out over Redis, the Redis hop, the resume storm, slow
+// consumers, and (secondary) broker injection side by side with the references.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { cpuUs, now, sleep, stop, sum, waitForPort, start } from './lib.mjs';
-
-const pg = await import('pg').then((m) => m.default ?? m).catch(() => undefined);
-
-/**
- * A fresh PostgreSQL database when a server is reachable (cluster nodes share it); otherwise
- * undefined. A database rather than a schema: Kysely's migrator looks for its tables in every
- * schema, so other schemas in the same database (e.g. concurrent test runs) confuse it.
- */
-async function freshDatabase(url) {
-  if (!pg) return undefined;
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query(`create database ${name}`);
-    await client.end();
-  } catch {
-    await client.end().catch(() => undefined);
-    return undefined;
-  }
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
+import { cpuUs, now, sleep, sum, testing } from './lib.mjs';
 
 async function postNotifications(ctx, port, seqs, concurrency = 8) {
   let next = 0;
   const lane = async () => {
-    while (next < seqs.length) {
-      const seq = seqs[next++];
-      const body = JSON.stringify({ message: `#B${seq}:${Math.round(now() * 1000)}#`, level: 'info', target: 'admin' });
-      const r = await ctx.httpRequest(port, 'POST', '/api/v1/notifications', body, { authorization: `Bearer ${ctx.SERVICE_KEY}` });
-      if (r.status !== 202) throw new Error(`POST /api/v1/notifications: ${r.status} ${r.body}`);
-    }
+    while (next < seqs.length) await ctx.postNotification(port, seqs[next++]);
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
 }
@@ -56,9 +20,9 @@ async function cluster(ctx, P, nodes, db) {
   for (let i = 0; i < nodes; i++) {
     const extraEnv = { REDIS_PREFIX: prefix, NODE_ID: `bench-node-${i}` };
     if (db) extraEnv.DATABASE_URL = db.url;
-    targets.push(await startHerald({ name: `node${nodes}-${i}`, extraEnv, createUser: !db || i === 0 }));
+    targets.push(await startHerald({ name: `node${nodes}-${i}`, extraEnv }));
   }
-  // One logical target: CPU and RSS summed over the nodes, publishing on the shared channel.
+  // One logical target: CPU and RSS summed over the nodes; a producer's POST reaches node 0, the others get it over Redis.
   const t = { pids: () => targets.flatMap((x) => x.pids()), publish: targets[0].publish };
   const load = new Load();
   try {
@@ -81,7 +45,7 @@ async function resumeStorm(ctx, P) {
   const { log, Load, startHerald } = ctx;
   const dataDir = join(ctx.TMP, `storm-${randomBytes(3).toString('hex')}`);
   mkdirSync(dataDir, { recursive: true });
-  let node = await startHerald({ name: 'storm', dataDir });
+  const node = await startHerald({ name: 'storm', dataDir });
   const port = node.port;
   const load = new Load();
   const [k1, k2, k3] = P.stormMsgs;
@@ -96,12 +60,12 @@ async function resumeStorm(ctx, P) {
     const armed = (await load.stats()).armed;
     await postNotifications(ctx, port, seqs.slice(0, k1));
     await ctx.waitDelivered(load, armed * k1, 30000);
-    await stop(node.proc, 'SIGKILL');
+    node.node.proc.expectedExit = true;
+    await node.node.stop('SIGKILL');
     log(`storm: node killed after ${k1} messages reached all ${armed} clients`);
     await sleep(500);
-    const proc = start('storm-restarted', process.execPath, [join(ctx.ROOT, 'packages/server/dist/cli.js'), 'serve'], { env: node.env, core: 0, logDir: ctx.TMP });
-    node = { ...node, proc, pids: () => [proc.pid], stop: () => stop(proc) };
-    await waitForPort(port);
+    await node.node.restart();
+    const proc = node.node.proc;
     // Published while the clients are away: they must come from the store on resume.
     await postNotifications(ctx, port, seqs.slice(k1, k1 + k2));
     const restarted = now();
@@ -189,6 +153,11 @@ async function redisHop(ctx, P) {
   };
 }
 
+/**
+ * Slow consumers. The 16 KiB messages are written into the broker channel (Herald's and the
+ * bare ws server's Redis channel): POST /api/v1/notifications takes at most 2,000 characters,
+ * and this scenario is about what a server does with sockets that stop reading, not its publish path.
+ */
 async function slowConsumers(ctx, P, kind) {
   const { log, Load, fanOut, serverRss } = ctx;
   const n = 100;
@@ -205,12 +174,12 @@ async function slowConsumers(ctx, P, kind) {
     await load.init(t.client);
     await load.connect(n, 20);
     await sleep(500);
-    const baseline = await fanOut(t, load, { n: rate * 3, rate, pad });
+    const baseline = await fanOut(t, load, { n: rate * 3, rate, pad, via: 'broker' });
     const rssStart = serverRss(t);
     await load.all({ cmd: 'pause' }, () => ({ n: Math.ceil(slow / load.workers.length) }));
     let peak = rssStart;
     const sampler = setInterval(() => (peak = Math.max(peak, serverRss(t))), 200);
-    const loaded = await fanOut(t, load, { n: rate * secs, rate, pad });
+    const loaded = await fanOut(t, load, { n: rate * secs, rate, pad, via: 'broker' });
     clearInterval(sampler);
     const s = await load.stats();
     const r = { label: t.label, clients: n, slow, rate, payloadKiB: 16, secs, baselineP99: baseline.p99, p50: loaded.p50, p99: loaded.p99, lost: loaded.lost, dups: loaded.dups, rssStartMiB: rssStart / 2 ** 20, rssPeakMiB: peak / 2 ** 20, rssEndMiB: serverRss(t) / 2 ** 20, closes: JSON.stringify(s.closes) };
@@ -222,9 +191,35 @@ async function slowConsumers(ctx, P, kind) {
   }
 }
 
-export async function run({ results, SCENARIOS, P, ctx }) {
+/**
+ * Secondary, labelled as such: messages written straight into each server's broker channel
+ * (Redis PUBLISH on `<prefix>herald:admins` for Herald, on its own channel for bare ws and
+ * Socket.IO). No HTTP, no validation, no durable write: no producer takes this path; it shows
+ * the fan-out alone. Nchan has no broker channel and is left out.
+ */
+async function injection(ctx, P, kind) {
+  const { log, Load, fanOut } = ctx;
+  const t = await ctx.startTarget(kind);
+  const load = new Load();
+  try {
+    await load.init(t.client);
+    const c = await load.connect(P.small, P.connConc);
+    log(`inject ${t.label}: connected ${c.ok} (failed ${c.failed})`);
+    await sleep(1000);
+    const small = await fanOut(t, load, { n: P.rateSmall * P.secsSmall, rate: P.rateSmall, via: 'broker' });
+    log(`inject ${t.label}: ${P.small} @${P.rateSmall}/s`, ctx.fmtObj(small));
+    const smallMax = await fanOut(t, load, { n: P.burstSmall, rate: 0, via: 'broker' });
+    log(`inject ${t.label}: ${P.small} max`, ctx.fmtObj(smallMax));
+    return { label: t.label, small, smallMax };
+  } finally {
+    await load.exit();
+    await t.stop();
+  }
+}
+
+export async function run({ results, SCENARIOS, P, TARGETS, ctx }) {
   if (SCENARIOS.includes('cluster')) {
-    const db = await freshDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+    const db = await testing.freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
     results.clusterStore = db ? 'PostgreSQL (one fresh database shared by the nodes)' : 'SQLite per node (no PostgreSQL reachable)';
     results.cluster = [];
     try {
@@ -238,5 +233,9 @@ export async function run({ results, SCENARIOS, P, ctx }) {
   if (SCENARIOS.includes('slow')) {
     results.slow = [];
     for (const kind of ['herald', 'ws']) results.slow.push(await slowConsumers(ctx, P, kind));
+  }
+  if (SCENARIOS.includes('inject')) {
+    results.inject = {};
+    for (const kind of TARGETS.filter((k) => k !== 'nchan')) results.inject[kind] = await injection(ctx, P, kind);
   }
 }

@@ -16,14 +16,13 @@
 // the clients disconnected per second, 0.01), --warmup (seconds excluded from the drift, 60 or
 // 10 % of the run), --sample (seconds, 10), --cluster, --nodes (3), --out (bench/SOAK.md).
 // Only 127.0.0.1 is used; every process started is killed on exit; hard deadline = run + 5 min.
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { children, freePort, killAll, rssBytes, sleep, start, stop } from './lib.mjs';
+import { children, freePort, killAll, rssBytes, sleep, testing } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -86,7 +85,6 @@ if (!CLUSTER) {
   delete process.env.REDIS_URL;
   delete process.env.DATABASE_URL;
 }
-spawnSync('npx', ['tsc', '-b', 'packages/server'], { cwd: ROOT, stdio: 'inherit' });
 const tmp = mkdtempSync(join(tmpdir(), 'herald-soak-'));
 cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -95,46 +93,30 @@ async function startServer() {
   if (!CLUSTER) {
     const port = await freePort();
     const inspectPort = await freePort();
-    const child = start('herald', process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, join(ROOT, 'packages/server/dist/cli.js'), 'serve'], {
-      logDir: tmp,
-      env: { ...serverEnv, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: join(tmp, 'data'), JWT_SECRET: randomBytes(32).toString('hex') },
-    });
-    cleanups.push(() => stop(child));
-    child.on('exit', (code, signal) => log(`herald exited: code ${code} signal ${signal} (log: ${join(tmp, 'herald.log')})`));
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${url}/readyz`)).ok) break;
-      } catch {
-        /* not yet */
-      }
-      if (i > 300 || child.exitCode !== null) throw new Error(`herald did not start (log: ${join(tmp, 'herald.log')})`);
-      await sleep(100);
-    }
-    return { mode: 'embedded (SQLite, in-process broker)', url, pids: () => [child.pid], metricsUrls: [url], inspectPort };
+    const node = await testing
+      .spawnHerald({
+        port,
+        env: { ...process.env, ...serverEnv, HOST: '127.0.0.1', DATA_DIR: join(tmp, 'data'), JWT_SECRET: randomBytes(32).toString('hex') },
+        nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`],
+        logFile: join(tmp, 'herald.log'),
+        readyPath: '/readyz',
+        onSpawn: (child) => {
+          children.add(child);
+          child.on('exit', (code, signal) => log(`herald exited: code ${code} signal ${signal} (log: ${join(tmp, 'herald.log')})`));
+        },
+      })
+      .catch((error) => {
+        throw new Error(`herald did not start (log: ${join(tmp, 'herald.log')}): ${error.message}`);
+      });
+    cleanups.push(() => node.stop());
+    return { mode: 'embedded (SQLite, in-process broker)', url: node.url, pids: () => [node.pid], metricsUrls: [node.url], inspectPort };
   }
-  const { startCluster } = await import('../scripts/cluster-lib.mjs');
-  const pg = (await import('pg')).default;
-  const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `herald_soak_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  cleanups.push(async () => {
-    const c = new pg.Client({ connectionString: base });
-    await c.connect();
-    await c.query(`drop schema if exists ${schema} cascade`);
-    await c.end();
-  });
-  const dbUrl = new URL(base);
-  dbUrl.searchParams.set('options', `-c search_path=${schema}`);
-  const redisPort = await freePort();
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  children.add(redis);
-  cleanups.push(() => stop(redis));
-  await sleep(500);
-  const cluster = await startCluster({ nodes: NODES, port: 0, redisUrl: `redis://127.0.0.1:${redisPort}`, databaseUrl: dbUrl.toString(), env: { ...serverEnv, TRUST_PROXY: 'true' }, dir: join(tmp, 'cluster') });
+  const schema = await testing.freshPostgresSchema(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+  cleanups.push(() => schema.drop());
+  const redis = await new testing.RedisServer(0).start();
+  children.add(redis.proc);
+  cleanups.push(() => redis.stop());
+  const cluster = await testing.startCluster({ nodes: NODES, port: 0, redisUrl: redis.url, databaseUrl: schema.url, env: { ...serverEnv, TRUST_PROXY: 'true' }, dir: join(tmp, 'cluster') });
   cleanups.push(() => cluster.stop());
   return {
     mode: `cluster: ${NODES} nodes behind nginx, Redis, PostgreSQL`,

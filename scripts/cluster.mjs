@@ -3,8 +3,9 @@
 // nginx on --port in front of N `herald serve` nodes; Redis and PostgreSQL from REDIS_URL and
 // DATABASE_URL (default redis://127.0.0.1:6379 and postgres://postgres@127.0.0.1:5432/test).
 // Ctrl-C or SIGTERM stops everything (nodes get SIGTERM: their clients are told to reconnect).
+// The topology itself is startCluster() in @herald/testing (packages/testing/src/cluster.ts).
 import { parseArgs } from 'node:util';
-import { startCluster } from './cluster-lib.mjs';
+import { loadTesting } from './testing.mjs';
 
 const USAGE = `Usage: npm run cluster -- [--nodes N] [--port P] [--host H] [--dir DIR]
 
@@ -40,6 +41,7 @@ if (!Number.isInteger(nodes) || nodes < 1 || !Number.isInteger(port) || port < 0
 const log = (line) => console.log(`cluster: ${line}`);
 let cluster;
 try {
+  const { startCluster } = await loadTesting();
   cluster = await startCluster({ nodes, port, host: values.host, dir: values.dir, keepDir: values.dir !== undefined, log, nginxOptions: { accessLog: true } });
 } catch (error) {
   console.error(`cluster: ${error instanceof Error ? error.message : String(error)}`);

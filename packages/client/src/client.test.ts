@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import { HeraldClient, type HeraldClientOptions } from './client.js';
 import type { OnlineSource } from './environment.js';
 import { HeraldClientError } from './errors.js';
-import { ManualTimers, TestServer, waitFor } from './test-server.js';
+import { ManualTimers, TestServer, waitFor } from '@herald/testing/fake-server';
 
 let server: TestServer;
 let timers: ManualTimers;

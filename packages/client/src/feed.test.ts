@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { HeraldClient, type HeraldClientOptions } from './client.js';
 import { NotificationFeed } from './feed.js';
-import { TestServer, waitFor } from './test-server.js';
+import { TestServer, waitFor } from '@herald/testing/fake-server';
 
 let server: TestServer;
 let client: HeraldClient;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startHerald, until, type TestHerald } from '../../server/src/testing/herald.js';
+import { startHerald, until, type TestHerald } from '@herald/testing/herald';
 import { HeraldClient } from './index.js';
 
 const SECRET = new TextEncoder().encode('test-secret-test-secret-test-secret-0123456789');

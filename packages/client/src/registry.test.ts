@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConnectionRegistry, type WebSocketConstructor } from './index.js';
-import { TestServer, waitFor } from './test-server.js';
+import { TestServer, waitFor } from '@herald/testing/fake-server';
 
 const WS = WebSocket as unknown as WebSocketConstructor;
 let server: TestServer;

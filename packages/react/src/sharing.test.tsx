@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StrictMode } from 'react';
 import { WebSocket } from 'ws';
 import { HeraldClientError, defaultRegistry, type WebSocketConstructor } from '@herald/client';
-import { TestServer, waitFor } from '../../client/src/test-server.js';
+import { TestServer, waitFor } from '@herald/testing/fake-server';
 import { WebSocketProvider, useWebSocket, useWebSocketContext } from './index.js';
 import { NotificationBadge, TranscodeStatus } from './antd/index.js';
 

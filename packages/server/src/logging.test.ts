@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggerOptions } from './logging.js';
-import { openSocket, startHerald, type TestHerald } from './testing/herald.js';
+import { openSocket, startHerald, type TestHerald } from '@herald/testing/herald';
 
 /**
  * Keys that occur twice in one object of a JSON text (`JSON.parse` silently keeps the

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpPublisher, hubEvents, inProcessPublisher, type HubEvent, type TranscodeEvent } from './publisher.js';
-import { openSocket, startHerald, type TestHerald } from './testing/test-hub.js';
+import { openSocket, startHerald, type TestHerald } from '@herald/testing/herald';
 
 const progress: TranscodeEvent = { type: 'transcode_progress', job_id: 'j1', video_id: 3, status: 'processing', progress: 120, message: 'm', user_id: 5 };
 const complete: TranscodeEvent = { type: 'transcode_complete', job_id: 'j1', video_id: 3, title: 'T', format_type: 'h264_480p', file_size: 10, user_id: 5 };

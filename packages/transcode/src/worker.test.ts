@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFfmpeg } from './ffmpeg.js';
 import { makeTestVideo } from './testing/make-test-video.js';
-import { TEST_REDIS_URL, freshPostgresSchema, openSocket, postgresReachable, redisReachable, requireService, startHerald, until, type TestHerald } from './testing/test-hub.js';
+import { TEST_REDIS_URL, freshPostgresSchema, postgresReachable, redisReachable, requireService } from '@herald/testing';
+import { openSocket, startHerald, until, type TestHerald } from '@herald/testing/herald';
 
 const CLI = new URL('../../server/dist/cli.js', import.meta.url).pathname;
 const SERVICE_KEY = 'worker-test-service-key-0123456789';

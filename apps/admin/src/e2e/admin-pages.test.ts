@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import type { TestHerald } from '../../../../packages/server/src/testing/herald.js';
+import type { TestHerald } from '@herald/testing/herald';
 import { ensureBuilt, launchBrowser, newContext, signIn, skipReason, startConsoleServer } from './harness.js';
 
 const skip = skipReason();
@@ -52,7 +52,7 @@ describe.skipIf(skip)(`console broadcast and users${skip ? ` (skipped: ${skip})`
 
   it('sends a system message to one user, who receives it over their own WebSocket', async () => {
     const bob = await herald.user('bob');
-    const { openSocket } = await import('../../../../packages/server/src/testing/herald.js');
+    const { openSocket } = await import('@herald/testing/herald');
     const socket = openSocket(`${herald.wsUrl}/api/v1/ws?token=${bob.token}`);
     await socket.waitFor((m) => m.type === 'connected');
 

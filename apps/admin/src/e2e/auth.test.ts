@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { TestHerald } from '../../../../packages/server/src/testing/herald.js';
+import type { TestHerald } from '@herald/testing/herald';
 import { ensureBuilt, launchBrowser, newContext, publish, screenshot, signIn, skipReason, startConsoleServer } from './harness.js';
 
 const skip = skipReason();

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startHerald, type TestHerald } from '../../../../packages/server/src/testing/herald.js';
+import { startHerald, type TestHerald } from '@herald/testing/herald';
 
 const execFileP = promisify(execFile);
 export const ADMIN_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

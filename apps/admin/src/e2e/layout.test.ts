@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { TestHerald } from '../../../../packages/server/src/testing/herald.js';
+import type { TestHerald } from '@herald/testing/herald';
 import { axeProblems, DESKTOP, languageProblems, layoutProblems, PHONE } from './checks.js';
 import { ADMIN_DIR, ensureBuilt, launchBrowser, publish, signIn, skipReason, startConsoleServer } from './harness.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import type { TestHerald } from '../../../../packages/server/src/testing/herald.js';
+import type { TestHerald } from '@herald/testing/herald';
 import { checkFfmpeg } from '../../../../packages/transcode/src/ffmpeg.js';
 import { makeTestVideo } from '../../../../packages/transcode/src/testing/make-test-video.js';
 import { ensureBuilt, launchBrowser, newContext, screenshot, signIn, skipReason, startConsoleServer } from './harness.js';

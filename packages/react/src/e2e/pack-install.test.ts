@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHerald, type TestHerald } from '../../../server/src/testing/herald.js';
+import { startHerald, type TestHerald } from '@herald/testing/herald';
 import { REPO, execFileP, jsBytes, launchBrowser, publish, skipReason } from './browser.js';
 
 const skip = skipReason();

@@ -3,7 +3,7 @@
 import { rmSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHerald, type TestHerald } from '../../../server/src/testing/herald.js';
+import { startHerald, type TestHerald } from '@herald/testing/herald';
 import { buildSpecApp, jsBytes, launchBrowser, publish, skipReason, stats } from './browser.js';
 
 const skip = skipReason();

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSocket, sleep, startHerald, until, type TestHerald, type TestSocket } from '../testing/herald.js';
-import { TEST_REDIS_URL, freshPostgresSchema, postgresReachable, redisReachable, requireService } from '../testing/services.js';
+import { openSocket, sleep, startHerald, until, type TestHerald, type TestSocket } from '@herald/testing/herald';
+import { TEST_REDIS_URL, freshPostgresSchema, postgresReachable, redisReachable, requireService } from '@herald/testing';
 
 const [pgState, redisState] = await Promise.all([postgresReachable(), redisReachable()]);
 const ready = requireService('PostgreSQL', pgState.ok, pgState.why) && requireService('Redis', redisState.ok, redisState.why);

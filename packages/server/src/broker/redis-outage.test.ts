@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../../scripts/cluster-lib.mjs';
-import { RedisServer, TcpProxy, commandExists, until } from '../cluster/test-support.js';
-import { requireService } from '../testing/services.js';
+import { commandExists, freePort, RedisServer, requireService, TcpProxy, until } from '@herald/testing';
 import { RedisBroker } from './redis.js';
 
 const ready = requireService('redis-server', commandExists('redis-server') && commandExists('redis-cli'), 'redis-server/redis-cli not on PATH (Debian: redis-server)');

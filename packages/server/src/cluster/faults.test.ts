@@ -5,9 +5,8 @@
 // cluster-wide statistics right.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findNginx, freePort, startCluster, type Cluster, type ClusterNode } from '../../../../scripts/cluster-lib.mjs';
-import { TEST_DATABASE_URL, freshPostgresSchema, postgresReachable, requireService } from '../testing/services.js';
-import { Producer, RecordingClient, RedisServer, TcpProxy, commandExists, sleep, until, signInUsers } from './test-support.js';
+import { commandExists, findNginx, freePort, freshPostgresSchema, postgresReachable, RedisServer, requireService, sleep, startCluster, TcpProxy, TEST_DATABASE_URL, until, type Cluster, type ClusterNode } from '@herald/testing';
+import { Producer, RecordingClient, signInUsers } from '@herald/testing/faults';
 
 /** How long Redis stays unreachable or silent: short in CI; `HERALD_REDIS_OUTAGE_MS=30000` for the long version. */
 const REDIS_OUTAGE_MS = Number(process.env.HERALD_REDIS_OUTAGE_MS ?? 1500);

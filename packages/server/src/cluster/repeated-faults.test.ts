@@ -8,9 +8,8 @@
 // its stream exactly once, and the cluster-wide statistics equal the connected clients.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findNginx, freePort, startCluster, type Cluster, type ClusterNode } from '../../../../scripts/cluster-lib.mjs';
-import { TEST_DATABASE_URL, freshPostgresSchema, postgresReachable, requireService } from '../testing/services.js';
-import { Producer, RecordingClient, RedisServer, TcpProxy, commandExists, sleep, until, signInUsers } from './test-support.js';
+import { commandExists, findNginx, freePort, freshPostgresSchema, postgresReachable, RedisServer, requireService, sleep, startCluster, TcpProxy, TEST_DATABASE_URL, until, type Cluster, type ClusterNode } from '@herald/testing';
+import { Producer, RecordingClient, signInUsers } from '@herald/testing/faults';
 
 const pgState = await postgresReachable();
 const nginxBin = findNginx();

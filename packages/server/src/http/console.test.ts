@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHerald, type TestHerald } from '../testing/herald.js';
+import { startHerald, type TestHerald } from '@herald/testing/herald';
 
 let herald: TestHerald;
 let dir: string;

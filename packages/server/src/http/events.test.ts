@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSocket, sleep, startHerald, type TestHerald, type TestSocket } from '../testing/herald.js';
+import { openSocket, sleep, startHerald, type TestHerald, type TestSocket } from '@herald/testing/herald';
 
 const SERVICE_KEY = 'events-service-key-0123456789';
 let herald: TestHerald;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@herald/protocol';
-import { openSocket, sleep, startHerald, type TestHerald } from '../testing/herald.js';
+import { openSocket, sleep, startHerald, type TestHerald } from '@herald/testing/herald';
 
 let herald: TestHerald;
 let admin: Awaited<ReturnType<TestHerald['user']>>;

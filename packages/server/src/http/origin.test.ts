@@ -1,6 +1,6 @@
 import { CloseCode } from '@herald/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSocket, startHerald, type TestHerald } from '../testing/herald.js';
+import { openSocket, startHerald, type TestHerald } from '@herald/testing/herald';
 
 /** A node with the default BACKEND_CORS_ORIGINS (ports 8000/5173/3001 only), its warn lines captured. */
 async function node(env: Record<string, string> = {}) {

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatSince, type StreamPosition } from '@herald/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSocket, sleep, startHerald, until, type TestHerald, type TestSocket } from '../testing/herald.js';
-import { STORE_TARGETS } from '../testing/stores.js';
+import { openSocket, sleep, startHerald, until, type TestHerald, type TestSocket } from '@herald/testing/herald';
+import { STORE_TARGETS } from '@herald/testing/stores';
 
 type Person = Awaited<ReturnType<TestHerald['user']>>;
 

@@ -2,7 +2,7 @@ import { generateKeyPair, exportSPKI, SignJWT } from 'jose';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@herald/protocol';
-import { openSocket, startHerald, until, type TestHerald } from '../testing/herald.js';
+import { openSocket, startHerald, until, type TestHerald } from '@herald/testing/herald';
 
 /** Every close code the README documents; anything else from the server is a defect. */
 const DOCUMENTED = new Set<number>([1000, 1001, 1007, 1009, 1011, 4001, 4003, 4008, 4009, 4010]);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { freshPostgresSchema, postgresReachable, requireService } from '../testing/services.js';
+import { freshPostgresSchema, postgresReachable, requireService } from '@herald/testing';
 import { Store } from './store.js';
 
 const pgState = await postgresReachable();

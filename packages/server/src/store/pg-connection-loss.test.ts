@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { TcpProxy, sleep } from '../cluster/test-support.js';
-import { TEST_DATABASE_URL, freshPostgresSchema, postgresReachable, requireService } from '../testing/services.js';
+import { freshPostgresSchema, postgresReachable, requireService, sleep, TcpProxy, TEST_DATABASE_URL } from '@herald/testing';
 import { Store } from './store.js';
 
 const pgState = await postgresReachable();

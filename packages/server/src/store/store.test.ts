@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { STORE_TARGETS, openStore } from '../testing/stores.js';
+import { STORE_TARGETS, openStore } from '@herald/testing/stores';
 import type { Store } from './store.js';
 
 describe.each(STORE_TARGETS)('store on $name', (target) => {

@@ -1,6 +1,6 @@
 import { getHeapSnapshot } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSocket, startHerald, type TestHerald } from '../testing/herald.js';
+import { openSocket, startHerald, type TestHerald } from '@herald/testing/herald';
 
 let herald: TestHerald;
 beforeAll(async () => {

@@ -2,7 +2,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@herald/protocol';
 import { WebSocket } from 'ws';
-import { openSocket, sleep, startHerald, type TestHerald } from '../testing/herald.js';
+import { openSocket, sleep, startHerald, type TestHerald } from '@herald/testing/herald';
 
 const SECRET = new TextEncoder().encode('test-secret-test-secret-test-secret-0123456789');
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSocket, sleep, startHerald, type TestHerald } from '../testing/herald.js';
+import { openSocket, sleep, startHerald, type TestHerald } from '@herald/testing/herald';
 
 let herald: TestHerald;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '@herald/protocol';
-import { openSocket, sleep, startHerald, until, type TestHerald, type TestSocket } from '../testing/herald.js';
+import { openSocket, sleep, startHerald, until, type TestHerald, type TestSocket } from '@herald/testing/herald';
 
 let herald: TestHerald | undefined;
 afterEach(async () => {

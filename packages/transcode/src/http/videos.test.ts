@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFfmpeg } from '../ffmpeg.js';
 import { makeTestVideo } from '../testing/make-test-video.js';
-import { openSocket, requireService, startHerald, until, type TestHerald } from '../testing/test-hub.js';
+import { requireService } from '@herald/testing';
+import { openSocket, startHerald, until, type TestHerald } from '@herald/testing/herald';
 
 const ffmpeg = await checkFfmpeg().then(
   () => ({ ok: true, why: '' }),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freshPostgresSchema, postgresReachable, requireService } from '../testing/test-hub.js';
+import { freshPostgresSchema, postgresReachable, requireService } from '@herald/testing';
 import { VideoStore } from './video-store.js';
 
 const pgState = await postgresReachable();

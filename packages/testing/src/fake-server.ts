@@ -2,7 +2,6 @@
  * A small Herald-speaking server for the client's and the React bindings' tests: a real
  * `ws` WebSocketServer on port 0 plus the two HTTP routes the client calls. It speaks the
  * protocol minimally; tests drive it (send messages, close with codes) explicitly.
- * Test-only: excluded from the build.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';

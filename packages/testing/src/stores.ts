@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store } from '../store/index.js';
+import { Store } from '@herald/server';
 import { freshPostgresSchema, postgresReachable, requireService } from './services.js';
 
 /** One way of opening a fresh, empty store for a test file. */

@@ -1,9 +1,13 @@
+// Herald in the test's own process (buildApp on port 0, a temporary data directory) and a
+// recording WebSocket client for it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { buildApp, type BuildOptions, type Herald } from '../app.js';
-import { loadConfig } from '../config.js';
+import { buildApp, loadConfig, type BuildOptions, type Herald } from '@herald/server';
+import { sleep, until } from './wait.js';
+
+export { sleep, until };
 
 export interface TestHerald extends Herald {
   url: string;
@@ -126,15 +130,4 @@ export function openSocket(url: string, options: { protocols?: string[]; headers
       ws.close();
     },
   };
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `check` returns true (for conditions over everything received so far). */
-export async function until(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
