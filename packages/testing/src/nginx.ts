@@ -43,7 +43,7 @@ export function renderNginxConf({ listen, upstreams, dir, maxFails = 3, failTime
     if (inUpstream) continue;
     const replaced =
       marked(line, 'pid', `pid ${join(dir, 'nginx.pid')};`) ??
-      marked(line, 'error_log', `error_log ${join(dir, 'error.log')} warn;`) ??
+      marked(line, 'error_log', `error_log ${join(dir, 'error.log')} crit;`) ??
       marked(line, 'access_log', accessLog ? `    access_log ${join(dir, 'access.log')} herald;` : '    access_log off;') ??
       marked(line, 'temp_paths', ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `    ${name}_temp_path ${join(dir, `${name}_temp`)};`).join('\n')) ??
       marked(line, 'listen', `        listen ${listen};`);
@@ -65,7 +65,7 @@ export class Nginx {
   output: string[] = [];
 
   constructor(
-    readonly options: { bin: string; dir: string; listen: string; upstreams: string[]; log?: (line: string) => void; render?: NginxRenderOptions },
+    readonly options: { bin: string; dir: string; listen: string; upstreams: string[]; log?: (line: string) => void; render?: NginxRenderOptions; /** Wait until /healthz answers through it (default true). */ waitReady?: boolean },
   ) {
     this.confPath = join(options.dir, 'nginx.conf');
   }
@@ -91,7 +91,7 @@ export class Nginx {
       }),
     );
     const deadline = Date.now() + 15_000;
-    while (!(await httpOk(`http://${listen}/healthz`))) {
+    while (this.options.waitReady !== false && !(await httpOk(`http://${listen}/healthz`))) {
       if (exited) throw new Error(`nginx exited:\n${this.output.join('')}${this.errorLog()}`);
       if (Date.now() > deadline) throw new Error(`timed out after 15000 ms waiting for nginx on ${listen}:\n${this.errorLog()}`);
       await sleep(50);
