@@ -1,6 +1,7 @@
 import {
   formatSince,
   parseServerMessage,
+  PERSISTED_TYPES,
   type ConnectedMessage,
   type ErrorMessage,
   type NotificationsReadMessage,
@@ -27,7 +28,6 @@ const FATAL: ReadonlySet<ClientErrorCode> = new Set([
   ClientErrorCode.RECONNECT_EXHAUSTED,
 ]);
 
-const PERSISTED_TYPES = new Set(['transcode_complete', 'transcode_failed', 'system_message']);
 
 /**
  * Herald's WebSocket client: connects with a token from a provider, reconnects with

@@ -1,4 +1,4 @@
-import { CloseCode, parseSince, type StreamPosition } from '@herald/protocol';
+import { CloseCode, TERMINAL_TRANSCODE_STATUSES, parseSince, type StreamPosition } from '@herald/protocol';
 import type { HeraldClient } from './client.js';
 import type { WebSocketConstructor } from './environment.js';
 import { LeaderSocket, VirtualSocket, type VirtualLink } from './tab-sockets.js';
@@ -45,7 +45,7 @@ interface Hello {
 
 /** Close reason that makes the client reopen at once (see `reconnectHint`). */
 const REOPEN_NOW = 'reconnect_after_ms=0';
-const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set(TERMINAL_TRANSCODE_STATUSES);
 /** Persisted frames kept for followers that resume (a hand-over gap larger than this is a resync). */
 const RING_SIZE = 1000;
 
