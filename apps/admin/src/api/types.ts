@@ -1,8 +1,9 @@
-// The console's API types. The hub's bodies (users, inbox, publish, stats) are derived from the
+// The console's API types, none written by hand. The hub's bodies (users, inbox, publish, stats) are derived from the
 // server's TypeBox schemas (packages/server/src/http/schemas.ts), imported type-only: nothing of
 // the server is bundled, and `npm run typecheck -w apps/admin` fails when a schema changes in a
 // way the console does not follow.
 import type { ConnectionStats } from '@herald/protocol';
+import type { OutputT, PresetT, StatusBodyT, VideoBodyT } from '@herald/transcode/schemas';
 import type {
   CreateUserBodyT,
   InboxPageT,
@@ -46,46 +47,11 @@ export type InboxItem = NotificationBodyT & {
 
 export type InboxPage = Omit<InboxPageT, 'items'> & { items: InboxItem[] };
 
-// ---- videos and transcoding: still written by hand. Their schemas live with the transcode
-// routes, which are moving to their own package; derive these from there once it exports them.
+// ---- videos and transcoding: derived from @herald/transcode's schemas (type-only). `status`
+// is a string there; the console narrows it to the statuses it knows how to show.
 
 export type VideoStatus = 'uploaded' | 'queued' | 'processing' | 'retrying' | 'completed' | 'failed' | 'cancelled';
-
-export interface VideoOutput {
-  format_type: string;
-  file_size: number;
-}
-
-export interface Video {
-  id: number;
-  title: string;
-  duration: number | null;
-  width: number | null;
-  height: number | null;
-  size: number;
-  created_at: string;
-  status: VideoStatus;
-  progress: number;
-  message: string | null;
-  job_id: string | null;
-  formats: string[];
-  outputs: VideoOutput[];
-  error: string | null;
-}
-
-export interface TranscodeStatusBody {
-  video_id: number;
-  job_id: string | null;
-  status: VideoStatus;
-  progress: number;
-  message: string;
-  formats: string[];
-  outputs: VideoOutput[];
-  error: string | null;
-}
-
-export interface Preset {
-  name: string;
-  label: string;
-  available: boolean;
-}
+export type VideoOutput = OutputT;
+export type Video = Omit<VideoBodyT, 'status'> & { status: VideoStatus };
+export type TranscodeStatusBody = Omit<StatusBodyT, 'status'> & { status: VideoStatus };
+export type Preset = PresetT;

@@ -5,6 +5,7 @@ import { ErrorCode } from '@herald/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TranscodeError } from '../errors.js';
 import type { VideoService } from '../service.js';
+import { PresetsBody, StatusBody, VideoBody } from './schemas.js';
 import { httpStatusOf } from './status.js';
 
 export interface VideoRouteDeps {
@@ -20,33 +21,6 @@ const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), st
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 const bearer = [{ bearerAuth: [] }];
 
-const Output = Type.Object({ format_type: Type.String(), file_size: Type.Integer() });
-const VideoBody = Type.Object({
-  id: Type.Integer(),
-  title: Type.String(),
-  duration: Type.Number(),
-  width: Type.Integer(),
-  height: Type.Integer(),
-  size: Type.Integer(),
-  created_at: Type.String(),
-  status: Type.String({ description: 'uploaded | queued | processing | retrying | completed | failed | cancelled' }),
-  progress: Type.Integer({ minimum: 0, maximum: 100 }),
-  message: Type.String(),
-  job_id: Type.Union([Type.String(), Type.Null()]),
-  formats: Type.Array(Type.String()),
-  outputs: Type.Array(Output),
-  error: Type.Union([Type.String(), Type.Null()]),
-});
-const StatusBody = Type.Object({
-  video_id: Type.Integer(),
-  job_id: Type.Union([Type.String(), Type.Null()]),
-  status: Type.String(),
-  progress: Type.Integer(),
-  message: Type.String(),
-  formats: Type.Array(Type.String()),
-  outputs: Type.Array(Output),
-  error: Type.Union([Type.String(), Type.Null()]),
-});
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
 /**
@@ -69,7 +43,7 @@ export const videoRoutes: FastifyPluginAsyncTypebox<VideoRouteDeps> = async (app
       schema: {
         tags: ['videos'],
         security: bearer,
-        response: { 200: Type.Object({ presets: Type.Array(Type.Object({ name: Type.String(), label: Type.String(), available: Type.Boolean() })) }), ...errorResponses },
+        response: { 200: PresetsBody, ...errorResponses },
       },
     },
     async () => ({ presets: await videos.presets() }),
