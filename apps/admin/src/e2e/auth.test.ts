@@ -24,6 +24,9 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
     const admin = await herald.user('root', { admin: true });
     const context = await newContext(browser, 'en-US');
     const page = await context.newPage();
+    // The console runs under the server's Content-Security-Policy (script-src 'self'): nothing it needs may be refused.
+    const refusedByCsp: string[] = [];
+    page.on('console', (m) => void (m.type() === 'error' && /Content Security Policy/i.test(m.text()) && refusedByCsp.push(m.text())));
     await page.goto(`${herald.url}/users`);
     await page.waitForURL(/\/login\?next=%2Fusers$/);
     await page.locator('#username').waitFor();
@@ -38,6 +41,7 @@ describe.skipIf(skip)(`console sign-in and access${skip ? ` (skipped: ${skip})` 
     await page.goto(`${herald.url}/`);
     await page.locator('[data-testid=stat-total_admin_connections]').getByText('1').waitFor({ timeout: 10_000 });
     await page.locator('[data-testid=feed-item]').getByText('connected').first().waitFor();
+    expect(refusedByCsp).toEqual([]);
     await publish(herald, admin.token, { message: 'Nightly maintenance at 02:00', level: 'warning', target: 'all' });
     await page.locator('[data-testid=feed-item]', { hasText: 'Nightly maintenance at 02:00' }).waitFor();
     await screenshot(page, 'dashboard');
