@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { browserSkipReason, launchChromium } from '@herald/testing/browser';
 import { startHerald, type TestHerald } from '@herald/testing/herald';
 
 const execFileP = promisify(execFile);
@@ -18,14 +19,11 @@ const REPO = resolve(ADMIN_DIR, '../..');
 export const DIST = join(ADMIN_DIR, 'dist');
 /** Each run's screenshots (test artifacts); the README's come from layout.test.ts (docs/screenshots/). */
 export const SCREENSHOTS = join(ADMIN_DIR, 'e2e-artifacts/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const LOCK = join(ADMIN_DIR, '.e2e-build.lock');
 
 /** Why the browser tests cannot run here, or `undefined` when they can. CI must not skip. */
 export function skipReason(): string | undefined {
-  const reason = existsSync(CHROMIUM) ? undefined : `Chromium not found at ${CHROMIUM} (set CHROMIUM_PATH)`;
-  if (reason && process.env.CI === 'true') throw new Error(`console browser tests cannot run: ${reason}`);
-  return reason;
+  return browserSkipReason('console browser tests');
 }
 
 function newestMtime(path: string): number {
@@ -85,24 +83,7 @@ export async function ensureBuilt(): Promise<void> {
   }
 }
 
-export async function launchBrowser(): Promise<Browser> {
-  const { chromium } = await import('playwright-core');
-  // launch() gives every browser a fresh, empty temporary profile of its own (and refuses
-  // --user-data-dir): no state leaks between runs.
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+export const launchBrowser: () => Promise<Browser> = launchChromium;
 
 /** A Herald node serving the built console. */
 export function startConsoleServer(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<TestHerald> {

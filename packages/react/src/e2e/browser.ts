@@ -4,24 +4,22 @@
  * read what a real Herald sees.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
+import { browserSkipReason, launchChromium } from '@herald/testing/browser';
 
 export const execFileP = promisify(execFile);
 export const E2E_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO = join(E2E_DIR, '../../../..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Why the browser tests cannot run here, or `undefined` when they can. CI must not skip. */
 export function skipReason(): string | undefined {
-  const reason = existsSync(CHROMIUM) ? undefined : `Chromium not found at ${CHROMIUM} (set CHROMIUM_PATH)`;
-  if (reason && process.env.CI === 'true') throw new Error(`browser tests cannot run: ${reason}`);
-  return reason;
+  return browserSkipReason();
 }
 
 /** The vite the workspace installed. */
@@ -49,22 +47,7 @@ export function jsBytes(dir: string): number {
   return total;
 }
 
-export async function launchBrowser(): Promise<Browser> {
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+export const launchBrowser: () => Promise<Browser> = launchChromium;
 
 /** Herald's cluster-wide statistics, as the specification's `/api/v1/ws/stats` reports them. */
 export async function stats(url: string): Promise<{ total_connections: number; total_admin_connections: number }> {
