@@ -8,7 +8,7 @@ describe('renderNginxConf', () => {
     expect(conf).toContain('server 127.0.0.1:1001 max_fails=5 fail_timeout=2s;');
     expect(conf).toContain('server 127.0.0.1:1002 max_fails=5 fail_timeout=2s;');
     expect(conf).toContain('pid /tmp/x/nginx.pid;');
-    expect(conf).toContain('error_log /tmp/x/error.log warn;');
+    expect(conf).toContain('error_log /tmp/x/error.log crit;'); // not lower: nginx logs ?token= with upstream errors
     expect(conf).toContain('proxy_temp_path /tmp/x/proxy_temp;');
     expect(conf).toContain('access_log off;');
     expect(conf).toMatch(/^worker_processes 2;$/m);
