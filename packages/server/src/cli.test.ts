@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenService } from './auth/index.js';
+import { duplicateKeys } from '@herald/testing';
 import { openSocket } from '@herald/testing/herald';
 
 const run = promisify(execFile);
@@ -74,6 +75,9 @@ describe('herald serve', () => {
       expect((await socket.closed).code).toBe(1001);
       expect(await exited).toBe(0);
       expect(output).not.toContain(login.access_token);
+      const lines = output.split('\n').filter((line) => line.startsWith('{'));
+      expect(lines.length).toBeGreaterThan(2);
+      expect(lines.flatMap((line) => duplicateKeys(line).map((key) => `${key} in ${line}`))).toEqual([]);
     } finally {
       child.kill('SIGKILL');
       rmSync(serveDir, { recursive: true, force: true });

@@ -47,7 +47,7 @@ async function serve(config: Config): Promise<void> {
     process.stdout.write(`\nCreated administrator "admin" with password: ${bootstrap.password}\n(set HERALD_ADMIN_PASSWORD to choose it; this is shown only once)\n\n`);
   }
   const url = await herald.listen();
-  herald.log.info({ url, node_id: herald.nodeId, store: herald.store.dialect, broker: herald.broker.kind }, `Herald listening on ${url}`);
+  herald.log.info({ url, store: herald.store.dialect, broker: herald.broker.kind }, `Herald listening on ${url}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -19,3 +19,4 @@ export {
   requireService,
 } from './services.js';
 export { TcpProxy } from './tcp-proxy.js';
+export { duplicateKeys } from './logs.js';
