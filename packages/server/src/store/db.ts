@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -42,8 +42,19 @@ export function openHandle(location: string): Handle {
   return location.startsWith('postgres') ? postgres(location) : sqlite(location);
 }
 
+/**
+ * The database holds password hashes and notification contents: its directory is created
+ * 0700 and the file is kept 0600 (SQLite gives its -wal and -shm files the database file's
+ * mode). An existing directory is left as it is: DATA_DIR may be one the operator shares.
+ */
+function ownerOnly(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+}
+
 function sqlite(file: string): Handle {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') ownerOnly(file);
   const database = new SQLite(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
