@@ -224,6 +224,9 @@ export class HeraldClient {
       case 'error':
         this.#onServerError(message);
         break;
+      case 'token_expiring':
+        void this.#refreshInBand();
+        break;
       default:
         break;
     }
@@ -231,6 +234,22 @@ export class HeraldClient {
     this.#changed();
     this.#events.emit('message', message);
     this.#events.emit(message.type, message as never);
+  }
+
+  /**
+   * The server said the token expires soon: ask the provider for a fresh one and send it on
+   * the open connection (`auth`), so the session goes on without a reconnect. If this fails,
+   * the server closes with 4001 at expiry and the usual fresh-token reconnect takes over.
+   */
+  async #refreshInBand(): Promise<void> {
+    const socketId = this.#connection.socketId;
+    let token: string | null | undefined;
+    try {
+      token = await this.#options.getToken({ forceRefresh: true });
+    } catch {
+      return;
+    }
+    if (token && socketId === this.#connection.socketId) this.#connection.send(JSON.stringify({ type: 'auth', token }));
   }
 
   #onConnected(message: ConnectedMessage): void {

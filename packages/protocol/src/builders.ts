@@ -14,6 +14,8 @@ import {
   type TranscodeCompleteMessage,
   type TranscodeFailedMessage,
   type TranscodeProgressMessage,
+  type TokenExpiringMessage,
+  type TokenRefreshedMessage,
 } from './messages.js';
 
 /**
@@ -87,4 +89,19 @@ export function notificationsReadMessage(ids: number[] | 'all', unread: { count:
  */
 export function storedMessage(type: string, payload: Readonly<Record<string, unknown>>, at: { id: number; stream: string; offset: number }): StoredMessage {
   return { type, ...payload, id: at.id, stream: at.stream, offset: at.offset };
+}
+
+/** The answer to an accepted `auth` command; `expiresAt` is epoch milliseconds. */
+export function tokenRefreshedMessage(expiresAt: number): TokenRefreshedMessage {
+  return {
+    type: MessageType.TOKEN_REFRESHED,
+    expires_in: Math.max(0, Math.round((expiresAt - Date.now()) / 1000)),
+    expires_at: new Date(expiresAt).toISOString(),
+    timestamp: isoNow(),
+  };
+}
+
+/** The hint before expiry; `expiresAt` is epoch milliseconds. */
+export function tokenExpiringMessage(expiresAt: number): TokenExpiringMessage {
+  return { type: MessageType.TOKEN_EXPIRING, expires_in: Math.max(0, Math.round((expiresAt - Date.now()) / 1000)), timestamp: isoNow() };
 }

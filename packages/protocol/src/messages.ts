@@ -12,6 +12,8 @@ export const MessageType = {
   RESUMED: 'resumed',
   RESYNC_REQUIRED: 'resync_required',
   NOTIFICATIONS_READ: 'notifications_read',
+  TOKEN_REFRESHED: 'token_refreshed',
+  TOKEN_EXPIRING: 'token_expiring',
 } as const;
 
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
@@ -52,8 +54,9 @@ export interface UnreadState {
 export interface ConnectedMessage extends Base, UnreadState {
   type: 'connected';
   message: string;
-  user_id?: number;
-  admin_id?: number;
+  /** The public user id: an opaque string when the server accepts platform tokens, else an integer. */
+  user_id?: number | string;
+  admin_id?: number | string;
   connection_stats: ConnectionStats;
   /** Id of the node that serves this connection. */
   node_id: string;
@@ -134,6 +137,22 @@ export interface NotificationsReadMessage extends Base, UnreadState {
   ids: number[] | 'all';
 }
 
+/** Answer to the `auth` command: the new token was accepted and the connection now lasts until `expires_at`. */
+export interface TokenRefreshedMessage extends Base {
+  type: 'token_refreshed';
+  /** Seconds until the new token expires. */
+  expires_in: number;
+  /** When the connection will be closed with 4001 unless another `auth` arrives (ISO-8601 UTC). */
+  expires_at: string;
+}
+
+/** Sent shortly before the connection's token expires: send `{"type":"auth","token":…}` with a fresh one. */
+export interface TokenExpiringMessage extends Base {
+  type: 'token_expiring';
+  /** Seconds left before the server closes the connection with 4001 "token expired". */
+  expires_in: number;
+}
+
 export type ServerMessage =
   | ConnectedMessage
   | TranscodeProgressMessage
@@ -144,7 +163,9 @@ export type ServerMessage =
   | ErrorMessage
   | ResumedMessage
   | ResyncRequiredMessage
-  | NotificationsReadMessage;
+  | NotificationsReadMessage
+  | TokenRefreshedMessage
+  | TokenExpiringMessage;
 
 /** Notification types written to the store before they are sent. */
 export type PersistedMessage = (TranscodeCompleteMessage | TranscodeFailedMessage | SystemMessage) & Persisted;
@@ -176,13 +197,16 @@ export const Command = {
   GET_STATS: 'get_stats',
   MARK_READ: 'mark_read',
   MARK_ALL_READ: 'mark_all_read',
+  /** In-band token refresh: `{"type":"auth","token":"<jwt>"}`, answered by `token_refreshed` or an `error`. */
+  AUTH: 'auth',
 } as const;
 
 export type ClientMessage =
   | { type: 'ping' }
   | { type: 'get_stats' }
   | { type: 'mark_read'; ids: number[] }
-  | { type: 'mark_all_read' };
+  | { type: 'mark_all_read' }
+  | { type: 'auth'; token: string };
 
 /** Reply to the text command `ping`. */
 export const PONG = 'pong';

@@ -4,6 +4,7 @@ import { LEVELS, MessageType, type ClientMessage, type Level, type ServerMessage
 export type Parsed<T> = { ok: true; value: T } | { ok: false; code: string; error: string };
 
 const MAX_IDS = 1000;
+const MAX_TOKEN_LENGTH = 8192;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -53,6 +54,13 @@ export function parseClientMessage(text: string): Parsed<ClientMessage> {
       }
       return { ok: true, value: { type: 'mark_read', ids } };
     }
+    case 'auth': {
+      const token = data.token;
+      if (!isStr(token) || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+        return { ok: false, code: ErrorCode.INVALID_COMMAND, error: `auth needs "token": a JWT of 1..${MAX_TOKEN_LENGTH} characters` };
+      }
+      return { ok: true, value: { type: 'auth', token } };
+    }
     default:
       return { ok: false, code: ErrorCode.UNKNOWN_COMMAND, error: `unknown command type "${data.type.slice(0, 32)}"` };
   }
@@ -69,6 +77,8 @@ const REQUIRED: Record<string, Record<string, (v: unknown) => boolean>> = {
   [MessageType.RESUMED]: { positions: isRecord, replayed: isInt },
   [MessageType.RESYNC_REQUIRED]: { streams: Array.isArray, positions: isRecord },
   [MessageType.NOTIFICATIONS_READ]: { unread_count: isInt },
+  [MessageType.TOKEN_REFRESHED]: { expires_in: isInt, expires_at: isStr },
+  [MessageType.TOKEN_EXPIRING]: { expires_in: isInt },
 };
 
 /**

@@ -123,8 +123,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     guards: routeGuards,
     loginAttemptsPerMinute: config.loginAttemptsPerMinute,
     onUserChanged: (userId) => revalidation.userChanged(userId),
+    onUserRevoked: (userId, reason) => revalidation.userRevoked(userId, reason),
   });
-  await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
+  await app.register(notificationRoutes, { notifications, store, guards: routeGuards, identities: auth.identities });
   await app.register(eventRoutes, { notifications, store, guards: routeGuards });
   // The transcoder is a producer like any other: embedded, it publishes through this node's service.
   const transcoder = await startTranscoder({

@@ -11,6 +11,7 @@ const USAGE = `Usage: herald <command>
   serve                                   run the server (HTTP + WebSocket)
   user add <username> --password <pw> [--admin]
   user list
+  user passwd <username> [--password <pw>] set a password and end the user's sessions (see --help)
   token <username> [--ttl 15m]            print an access token
   worker                                  run transcode jobs from the BullMQ queue (needs REDIS_URL,
                                           HERALD_URL and HERALD_SERVICE_KEY)
@@ -107,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
       await serve(config);
       return -1;
     case 'user': {
+      if (rest[0] === 'passwd') return (await import('./cli-passwd.js')).userPasswd(config, rest.slice(1));
       const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { password: { type: 'string' }, admin: { type: 'boolean', default: false } } });
       if (positionals[0] === 'add' && positionals[1]) {
         if (!values.password) throw new ConfigError('--password', 'is required');

@@ -1,4 +1,7 @@
+import { createPublicKey } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { PlatformConfig } from './auth/platform.js';
 
 /** Runtime configuration, read once from the environment at start-up. */
 export interface Config {
@@ -11,6 +14,8 @@ export interface Config {
   /** Namespace for every Redis channel and key (several deployments on one Redis). */
   redisPrefix: string;
   jwtSecret: string | undefined;
+  /** Tokens the host platform issues (JWT_SECRET_SHARED, JWT_PUBLIC_KEY, JWT_JWKS_URL); undefined when none is set. */
+  platform: PlatformConfig | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   corsOrigins: string[];
@@ -124,6 +129,95 @@ function prefix(env: Env): string {
   return raw;
 }
 
+const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
+function list(env: Env, name: string): string[] | undefined {
+  const items = env[name]?.split(',').map((item) => item.trim()).filter(Boolean);
+  return items && items.length > 0 ? items : undefined;
+}
+
+function algorithms(env: Env, name: string, allowed: string[], fallback: string[]): string[] {
+  const chosen = list(env, name) ?? fallback;
+  for (const alg of chosen) {
+    if (!allowed.includes(alg)) throw new ConfigError(name, `"${alg}" is not allowed here; use some of ${allowed.join(', ')}`);
+  }
+  return chosen;
+}
+
+/** The algorithms a PEM public key can verify: RS and PS for RSA, ES by curve, EdDSA for Ed25519. */
+function keyAlgorithms(pem: string): string[] {
+  let key;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new ConfigError('JWT_PUBLIC_KEY', 'is not a PEM public key (-----BEGIN PUBLIC KEY-----) or a file holding one');
+  }
+  const type = key.asymmetricKeyType;
+  if (type === 'rsa') return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+  if (type === 'ed25519') return ['EdDSA', 'Ed25519'];
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const alg = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' }[curve ?? ''];
+    if (alg) return [alg];
+  }
+  throw new ConfigError('JWT_PUBLIC_KEY', `key type ${type} is not supported; use RSA, EC (P-256/384/521) or Ed25519`);
+}
+
+function publicKeyPem(env: Env): string | undefined {
+  const raw = env.JWT_PUBLIC_KEY?.trim();
+  if (!raw) return undefined;
+  if (raw.startsWith('-----BEGIN')) return raw.replace(/\\n/g, '\n');
+  if (!existsSync(raw)) throw new ConfigError('JWT_PUBLIC_KEY', 'is neither a PEM key nor the path of a file holding one');
+  return readFileSync(raw, 'utf8');
+}
+
+function jwksUrl(env: Env): string | undefined {
+  const raw = url(env, 'JWT_JWKS_URL', ['https:', 'http:']);
+  if (raw && new URL(raw).protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(new URL(raw).hostname)) {
+    throw new ConfigError('JWT_JWKS_URL', 'must use https (http is allowed for localhost only)');
+  }
+  return raw;
+}
+
+function claim(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim() || fallback;
+  if (raw.length > 200 || /\s/.test(raw)) throw new ConfigError(name, 'must be a claim name or dotted path without spaces');
+  if (name === 'JWT_ADMIN_CLAIM' && (raw.startsWith('=') || raw.endsWith('='))) {
+    throw new ConfigError(name, 'expected a claim like is_admin, or <claim>=<role> like roles=admin');
+  }
+  return raw;
+}
+
+/** Platform token sources; undefined when none is configured (Herald's own tokens only). */
+function platformConfig(env: Env, jwtSecret: string | undefined): PlatformConfig | undefined {
+  const shared = bool(env, 'JWT_SECRET_SHARED', false);
+  if (shared && !jwtSecret) throw new ConfigError('JWT_SECRET_SHARED', 'needs JWT_SECRET (the secret your platform signs with)');
+  const pem = publicKeyPem(env);
+  const jwks = jwksUrl(env);
+  if (!shared && !pem && !jwks) return undefined;
+  return {
+    secret: shared ? { key: jwtSecret!, algorithms: algorithms(env, 'JWT_SECRET_ALGORITHMS', HMAC_ALGORITHMS, HMAC_ALGORITHMS) } : undefined,
+    publicKey: pem ? { pem, algorithms: algorithms(env, 'JWT_PUBLIC_KEY_ALGORITHMS', keyAlgorithms(pem), keyAlgorithms(pem)) } : undefined,
+    jwks: jwks
+      ? {
+          url: jwks,
+          algorithms: algorithms(env, 'JWT_JWKS_ALGORITHMS', ASYMMETRIC_ALGORITHMS, ASYMMETRIC_ALGORITHMS),
+          timeoutMs: int(env, 'JWT_JWKS_TIMEOUT_MS', 5000, 100, 60_000),
+          cooldownMs: int(env, 'JWT_JWKS_COOLDOWN_MS', 30_000, 0, 3_600_000),
+          cacheMaxAgeMs: int(env, 'JWT_JWKS_CACHE_MAX_AGE_MS', 600_000, 1000, 86_400_000),
+          maxBytes: int(env, 'JWT_JWKS_MAX_BYTES', 65_536, 1024, 10_485_760),
+          maxKeys: int(env, 'JWT_JWKS_MAX_KEYS', 50, 1, 1000),
+        }
+      : undefined,
+    issuer: list(env, 'JWT_ISSUER'),
+    audience: list(env, 'JWT_AUDIENCE'),
+    userIdClaim: claim(env, 'JWT_USER_ID_CLAIM', 'sub'),
+    adminClaim: claim(env, 'JWT_ADMIN_CLAIM', 'is_admin'),
+    nameClaim: claim(env, 'JWT_NAME_CLAIM', 'username'),
+  };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads the configuration; throws ConfigError naming the first bad variable. */
@@ -142,6 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: prefix(env),
     jwtSecret,
+    platform: platformConfig(env, jwtSecret),
     accessTokenTtlSeconds: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),
     refreshTokenTtlSeconds: duration(env, 'REFRESH_TOKEN_TTL', 30 * 86400),
     corsOrigins: origins(env),

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { AuthService, TokenService, loadOrCreateSecret } from './auth/index.js';
+import { AuthService, Identities, PlatformVerifier, TokenService, loadOrCreateSecret, ownSecretFrom } from './auth/index.js';
 import { MemoryBroker, type Broker } from './broker/index.js';
 import type { Config } from './config.js';
 import { NotificationService, type PublishMetrics } from './notifications/index.js';
@@ -17,6 +17,8 @@ export interface Core {
   broker: Broker;
   tokens: TokenService;
   auth: AuthService;
+  /** Public user ids to internal users and back; provisions platform users (`resolvePublicIds`). */
+  identities: Identities;
   notifications: NotificationService;
   /** Closes the store and broker this core opened (not the ones it was given). */
   close(): Promise<void>;
@@ -59,8 +61,12 @@ export async function createCore(config: Config, options: CoreOptions): Promise<
   // JWT_SECRET nor creates the generated secret file under DATA_DIR.
   let tokens: TokenService | undefined;
   let auth: AuthService | undefined;
-  const tokenService = () =>
-    (tokens ??= new TokenService(loadOrCreateSecret(config.jwtSecret, config.dataDir), config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds));
+  const identities = new Identities(store.users, config.platform !== undefined);
+  const ownSecret = () => {
+    const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);
+    return config.platform?.secret ? ownSecretFrom(secret) : secret;
+  };
+  const tokenService = () => (tokens ??= new TokenService(ownSecret(), config.accessTokenTtlSeconds, config.refreshTokenTtlSeconds));
   return {
     config,
     log: options.log,
@@ -70,8 +76,9 @@ export async function createCore(config: Config, options: CoreOptions): Promise<
       return tokenService();
     },
     get auth() {
-      return (auth ??= new AuthService(store, tokenService()));
+      return (auth ??= new AuthService(store, tokenService(), identities, config.platform && new PlatformVerifier(config.platform, options.log)));
     },
+    identities,
     notifications,
     async close() {
       if (!options.broker) await broker.close();

@@ -17,7 +17,7 @@ export function endpointsOf(api: Api) {
       return Array.isArray(body) ? body : body.items;
     },
     createUser: (body: CreateUserBody) => api.post<User>('/api/v1/users', body),
-    setAdmin: (id: number, isAdmin: boolean) => api.patch<User>(`/api/v1/users/${id}`, { is_admin: isAdmin }),
+    setAdmin: (id: number | string, isAdmin: boolean) => api.patch<User>(`/api/v1/users/${encodeURIComponent(id)}`, { is_admin: isAdmin }),
 
     presets: async () => (await api.get<{ presets: Preset[] }>('/api/v1/transcode/presets')).presets,
     videos: async () => (await api.get<{ items: Video[] }>('/api/v1/videos')).items,

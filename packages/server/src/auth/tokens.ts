@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
@@ -7,6 +7,16 @@ const ALGORITHMS = ['HS256'];
 const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_TOKEN_LENGTH = 4096;
 const VERIFIED_CACHE_SIZE = 10_000;
+/** The `iss` of Herald's own access tokens (not checked on them; tells them from platform tokens). */
+export const OWN_ISSUER = 'herald';
+
+/**
+ * The key of Herald's own tokens when JWT_SECRET is shared with the platform: derived from
+ * it, so a platform token never verifies as Herald's own and Herald's never as the platform's.
+ */
+export function ownSecretFrom(sharedSecret: string): string {
+  return createHmac('sha256', sharedSecret).update('herald-own-tokens').digest('base64url');
+}
 
 /** Claims Herald puts in an access token. */
 export interface AccessClaims {
@@ -15,9 +25,21 @@ export interface AccessClaims {
   username: string;
   /** Expiry, epoch seconds. */
   exp: number;
+  /** Issue time, epoch seconds (0 when the token has none). */
+  iat: number;
 }
 
-export type VerifyFailure = 'missing' | 'malformed' | 'invalid' | 'expired' | 'not_yet_valid';
+export type VerifyFailure =
+  | 'missing'
+  | 'malformed'
+  | 'invalid'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'issuer'
+  | 'audience'
+  | 'key_not_found'
+  | 'keys_unavailable'
+  | 'revoked';
 
 export class TokenError extends Error {
   constructor(readonly reason: VerifyFailure) {
@@ -28,6 +50,11 @@ export class TokenError extends Error {
         invalid: 'token invalid',
         expired: 'token expired',
         not_yet_valid: 'token not yet valid',
+        issuer: 'issuer not accepted',
+        audience: 'audience not accepted',
+        key_not_found: 'key not found',
+        keys_unavailable: 'keys unavailable',
+        revoked: 'token revoked',
       }[reason],
     );
     this.name = 'TokenError';
@@ -68,6 +95,7 @@ export class TokenService {
   async signAccess(user: { id: number; username: string; is_admin: boolean }, ttlSeconds = this.accessTtl): Promise<string> {
     return new SignJWT({ adm: user.is_admin, name: user.username, typ: 'access' })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(OWN_ISSUER)
       .setSubject(String(user.id))
       .setIssuedAt()
       .setNotBefore('0s')
@@ -103,7 +131,7 @@ export class TokenService {
     if (payload.typ !== 'access') throw new TokenError('invalid');
     const userId = Number(payload.sub);
     if (!Number.isSafeInteger(userId) || userId <= 0) throw new TokenError('invalid');
-    const claims = { userId, isAdmin: payload.adm === true, username: String(payload.name ?? ''), exp: Number(payload.exp) };
+    const claims = { userId, isAdmin: payload.adm === true, username: String(payload.name ?? ''), exp: Number(payload.exp), iat: Number(payload.iat ?? 0) };
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.clear();
     this.#verified.set(token!, { ...claims, nbf: Number(payload.nbf ?? 0) });
     return claims;

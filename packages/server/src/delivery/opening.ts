@@ -22,7 +22,8 @@ export interface Opening {
   heads: Heads;
   /** Who connected, for the `connected` message. */
   greeting: {
-    userId: number;
+    /** The public user id (a string with platform tokens, the integer otherwise). */
+    userId: number | string;
     username: string;
     /** Connected on the admin endpoint. */
     admin: boolean;

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { streamsFor, type Level } from '@herald/protocol';
-import { notFound, unavailable } from '../errors.js';
+import type { Identities } from '../auth/index.js';
+import { invalid, notFound, unavailable } from '../errors.js';
 import { wireObject, type NotificationService, type Target } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
@@ -11,11 +12,12 @@ export interface NotificationRouteDeps {
   notifications: NotificationService;
   store: Store;
   guards: Guards;
+  identities: Identities;
 }
 
 const MAX_PAGE = 100;
 
-export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards }) => {
+export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards, identities }) => {
   app.post(
     '/api/v1/notifications',
     {
@@ -30,13 +32,19 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       },
     },
     async (request, reply) => {
-      const target: Target = request.body.target ?? 'all';
-      if (typeof target === 'number') {
+      const requested = request.body.target ?? 'all';
+      let target: Target;
+      if (requested === 'admin' || requested === 'all') target = requested;
+      else {
         // The store being unreachable is a 503 like a failed write, not a 500: nothing was sent.
-        const user = await store.users.findById(target).catch(() => {
+        // Platform ids never seen before are provisioned, so the message waits in their inbox.
+        const resolved = await identities.resolvePublicIds([requested], { provision: true }).catch(() => {
           throw unavailable('notification store unavailable; nothing was sent');
         });
-        if (!user) throw notFound(`user ${target}`);
+        if (resolved.invalid.length > 0) throw invalid(`target "${String(requested).slice(0, 40)}" is not a user id`);
+        const user = resolved.users.get(String(requested));
+        if (!user) throw notFound(`user ${requested}`);
+        target = user.id;
       }
       const key = request.headers['idempotency-key'];
       const { stored, replayed } = await notifications.notifySystemMessage(request.body.message, (request.body.level ?? 'info') as Level, target, key);

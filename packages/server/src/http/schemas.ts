@@ -10,8 +10,13 @@ export const ErrorBody = Type.Object(
   { $id: 'Error', description: 'Every error response' },
 );
 
+/** A public user id: an opaque string, or an integer for Herald accounts when platform tokens are off (docs/identity.md). */
+export const UserId = Type.Union([Type.String({ minLength: 1, maxLength: 135 }), Type.Integer({ minimum: 1 })], {
+  description: 'a user id: opaque string ("123", a UUID, "herald:1"); integers are accepted',
+});
+
 export const UserBody = Type.Object({
-  id: Type.Integer(),
+  id: UserId,
   username: Type.String(),
   is_admin: Type.Boolean(),
   created_at: Type.Optional(Type.String({ format: 'date-time' })),
@@ -53,9 +58,10 @@ export const NotificationBody = Type.Object(
 
 export const Level = Type.Union([Type.Literal('info'), Type.Literal('success'), Type.Literal('warning'), Type.Literal('error')]);
 
-export const Target = Type.Union([Type.Literal('admin'), Type.Literal('all'), Type.Integer({ minimum: 1, description: 'a user id' })], {
-  description: '"admin", "all" or a user id',
-});
+export const Target = Type.Union(
+  [Type.Literal('admin'), Type.Literal('all'), Type.Integer({ minimum: 1, description: 'a user id' }), Type.String({ minLength: 1, maxLength: 135, description: 'a user id' })],
+  { description: '"admin", "all" or a user id (`123` and `"123"` name the same user)' },
+);
 
 export const StatsBody = Type.Intersect([ConnectionStatsBody, Type.Object({ nodes: Type.Optional(Type.Record(Type.String(), ConnectionStatsBody)) })]);
 
@@ -84,6 +90,12 @@ export const CreateUserBody = Type.Object({
 
 export const SetAdminBody = Type.Object({ is_admin: Type.Boolean() });
 
+/** `PATCH /api/v1/users/{id}`: the admin flag, a new password, or both. */
+export const UpdateUserBody = Type.Object(
+  { is_admin: Type.Optional(Type.Boolean()), password: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
 // ---- the bodies as TypeScript types, for clients (the admin console imports them type-only
 // from `@herald/server/schemas`, so its API types cannot drift from what the server validates) ----
 
@@ -98,6 +110,7 @@ export type PublishBodyT = Static<typeof PublishBody>;
 export type PublishAcceptedT = Static<typeof PublishAccepted>;
 export type CreateUserBodyT = Static<typeof CreateUserBody>;
 export type SetAdminBodyT = Static<typeof SetAdminBody>;
+export type UpdateUserBodyT = Static<typeof UpdateUserBody>;
 export type LevelT = Static<typeof Level>;
 export type TargetT = Static<typeof Target>;
 

@@ -87,6 +87,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    // Platform identities (docs/identity.md): users provisioned from the host platform's tokens
+    // are keyed by (source, subject); the internal integer id stays the key of streams and rows.
+    // tokens_valid_after: tokens issued at or before it (epoch seconds) are refused.
+    '0006_platform_identities': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('users').addColumn('source', 'varchar(16)', (c) => c.notNull().defaultTo('herald')).execute();
+        await db.schema.alterTable('users').addColumn('subject', 'varchar(128)').execute();
+        await db.schema.alterTable('users').addColumn('tokens_valid_after', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.createIndex('users_source_subject').unique().on('users').columns(['source', 'subject']).execute();
+      },
+    },
   };
 }
 

@@ -8,6 +8,12 @@ export interface Database {
     password_hash: string;
     is_admin: number;
     created_at: number;
+    /** `herald` (own account) or `platform` (provisioned from a platform token). */
+    source: Generated<string>;
+    /** The platform's user id, for platform users. */
+    subject: string | null;
+    /** Tokens issued at or before this time (epoch seconds) are refused; 0 = none. */
+    tokens_valid_after: Generated<number>;
   };
   refresh_tokens: {
     jti: string;

@@ -6,6 +6,12 @@ export interface User {
   username: string;
   is_admin: boolean;
   created_at: string;
+  /** `herald` for Herald's own accounts, `platform` for users provisioned from a platform token. */
+  source: 'herald' | 'platform';
+  /** The platform's user id (platform users only). */
+  subject: string | null;
+  /** Tokens issued at or before this time (epoch seconds) are refused; 0 = none. */
+  tokens_valid_after: number;
 }
 
 export interface UserWithHash extends User {
@@ -16,12 +22,21 @@ export type RefreshUse =
   | { ok: true; userId: number; family: string }
   | { ok: false; reason: 'unknown' | 'expired' | 'reused' };
 
-const toUser = (row: { id: number; username: string; is_admin: number; created_at: number }): User => ({
+type UserRow = { id: number; username: string; is_admin: number; created_at: number; source: string; subject: string | null; tokens_valid_after: number };
+
+const toUser = (row: UserRow): User => ({
   id: Number(row.id),
   username: row.username,
   is_admin: Number(row.is_admin) === 1,
   created_at: new Date(Number(row.created_at)).toISOString(),
+  source: row.source === 'platform' ? 'platform' : 'herald',
+  subject: row.subject,
+  tokens_valid_after: Number(row.tokens_valid_after),
 });
+
+const USER_COLUMNS = ['id', 'username', 'is_admin', 'created_at', 'source', 'subject', 'tokens_valid_after'] as const;
+/** A platform user cannot sign in with a password: this is no scrypt hash. */
+const NO_PASSWORD = '!platform';
 
 /** Users and their refresh tokens. */
 export class UserStore {
@@ -35,23 +50,60 @@ export class UserStore {
     const row = await this.#db
       .insertInto('users')
       .values({ username, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0, created_at: Date.now() })
-      .returning(['id', 'username', 'is_admin', 'created_at'])
+      .returning([...USER_COLUMNS])
       .executeTakeFirstOrThrow();
     return toUser(row);
   }
 
   async findById(id: number): Promise<User | undefined> {
-    const row = await this.#db.selectFrom('users').select(['id', 'username', 'is_admin', 'created_at']).where('id', '=', id).executeTakeFirst();
+    const row = await this.#db.selectFrom('users').select([...USER_COLUMNS]).where('id', '=', id).executeTakeFirst();
     return row && toUser(row);
+  }
+
+  /** The platform user with this subject, or undefined. */
+  async findBySubject(subject: string): Promise<User | undefined> {
+    const row = await this.#db.selectFrom('users').select([...USER_COLUMNS]).where('source', '=', 'platform').where('subject', '=', subject).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  /**
+   * The platform user with this subject, created on first use. Two nodes provisioning the
+   * same subject at once both get the one row (the unique (source, subject) pair decides).
+   */
+  async provision(subject: string, username: string): Promise<User> {
+    const existing = await this.findBySubject(subject);
+    if (existing) return existing;
+    try {
+      const row = await this.#db
+        .insertInto('users')
+        .values({ username, password_hash: NO_PASSWORD, is_admin: 0, created_at: Date.now(), source: 'platform', subject })
+        .returning([...USER_COLUMNS])
+        .executeTakeFirstOrThrow();
+      return toUser(row);
+    } catch (error) {
+      const raced = await this.findBySubject(subject);
+      if (raced) return raced;
+      throw error;
+    }
+  }
+
+  async setPassword(id: number, passwordHash: string): Promise<void> {
+    await this.#db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+  }
+
+  /** Refuses every token of the user issued at or before `epochSeconds` (kept across restarts, seen by every node). */
+  async revokeTokensBefore(id: number, epochSeconds: number): Promise<boolean> {
+    const result = await this.#db.updateTable('users').set({ tokens_valid_after: epochSeconds }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async findByUsername(username: string): Promise<UserWithHash | undefined> {
     const row = await this.#db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
-    return row && { ...toUser(row), password_hash: row.password_hash };
+    return row && row.source !== 'platform' ? { ...toUser(row), password_hash: row.password_hash } : undefined;
   }
 
   async list(): Promise<User[]> {
-    const rows = await this.#db.selectFrom('users').select(['id', 'username', 'is_admin', 'created_at']).orderBy('id').execute();
+    const rows = await this.#db.selectFrom('users').select([...USER_COLUMNS]).orderBy('id').execute();
     return rows.map(toUser);
   }
 
@@ -77,6 +129,16 @@ export class UserStore {
       .insertInto('refresh_tokens')
       .values({ jti, user_id: userId, family, expires_at: expiresAt, used_at: null, created_at: Date.now() })
       .execute();
+  }
+
+  /** Revokes a whole refresh token family (sign-out). */
+  async revokeRefreshFamily(family: string): Promise<void> {
+    await this.#db.updateTable('refresh_tokens').set({ used_at: Date.now() }).where('family', '=', family).where('used_at', 'is', null).execute();
+  }
+
+  /** Revokes every refresh token of a user (password change). */
+  async revokeRefreshTokensOf(userId: number): Promise<void> {
+    await this.#db.updateTable('refresh_tokens').set({ used_at: Date.now() }).where('user_id', '=', userId).where('used_at', 'is', null).execute();
   }
 
   /**

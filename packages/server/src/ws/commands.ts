@@ -28,6 +28,8 @@ export interface CommandPeer {
   close(code: number, reason: string): void;
   stats(): Promise<ConnectionStats>;
   markRead(ids: number[] | 'all'): Promise<void>;
+  /** In-band refresh: verifies a new token for this connection (answers `token_refreshed` or an error). */
+  reauthenticate(token: string): Promise<void>;
 }
 
 /** One inbound frame: rate-limited, text only, then a command (never a crash or a silent close). */
@@ -44,7 +46,7 @@ export function handleFrame(peer: CommandPeer, bucket: TokenBucket, data: Buffer
   handleCommand(peer, text);
 }
 
-/** Answers one text command: `ping`, `get_stats`, `mark_read`, `mark_all_read`. */
+/** Answers one text command: `ping`, `get_stats`, `mark_read`, `mark_all_read`, `auth`. */
 export function handleCommand(peer: CommandPeer, text: string): void {
   const parsed = parseClientMessage(text);
   if (!parsed.ok) {
@@ -64,6 +66,9 @@ export function handleCommand(peer: CommandPeer, text: string): void {
       return;
     case 'mark_all_read':
       void peer.markRead('all');
+      return;
+    case 'auth':
+      void peer.reauthenticate(command.token);
       return;
   }
 }

@@ -1,4 +1,4 @@
-import { CloseCode, type ConnectionStats, type ServerMessage, type StreamName, type StreamPosition } from '@herald/protocol';
+import { CloseCode, tokenExpiringMessage, tokenRefreshedMessage, type ConnectionStats, type ServerMessage, type StreamName, type StreamPosition } from '@herald/protocol';
 import type { WebSocket } from 'ws';
 import { Delivery, type DeliveryPhase, type DeliverySink, type Opening, type ReplaySource } from '../delivery/index.js';
 import { wireText, type WireMeta } from '../notifications/index.js';
@@ -15,6 +15,7 @@ export interface ConnectionHost {
   readonly replay: ReplaySource;
   stats(): Promise<ConnectionStats>;
   markRead(conn: Connection, ids: number[] | 'all'): Promise<void>;
+  reauthenticate(conn: Connection, token: string): Promise<void>;
   onSent(type: string): void;
   onClosed(conn: Connection, code: number): void;
 }
@@ -26,6 +27,9 @@ export interface ConnectionLimits {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const FORCE_CLOSE_MS = 5000;
+/** The `token_expiring` hint goes out this long before expiry (at most half the token's remaining life). */
+export const EXPIRY_HINT_MS = 30_000;
+const MIN_HINT_LEAD_MS = 2000;
 export const CONNECTION = Symbol('herald.connection');
 
 let nextId = 1;
@@ -40,8 +44,8 @@ export class Connection implements CommandPeer {
   readonly id = nextId++;
   readonly userId: number;
   readonly isAdmin: boolean;
-  /** Whether the user is an administrator (their inbox and unread count include the admins' stream). */
-  readonly userIsAdmin: boolean;
+  /** Whether the user is an administrator (their inbox and unread count include the admins' stream); `demote()` clears it. */
+  userIsAdmin: boolean;
   readonly streams: readonly StreamName[];
   alive = true;
 
@@ -54,6 +58,7 @@ export class Connection implements CommandPeer {
   readonly #progress: ProgressCoalescer;
   readonly #bucket: TokenBucket;
   #expiryTimer: NodeJS.Timeout | undefined;
+  #hintTimer: NodeJS.Timeout | undefined;
   /** The code the server closed with, if it started the close (a peer that never answers ends as 1006). */
   #closeCode: number | undefined;
 
@@ -78,11 +83,33 @@ export class Connection implements CommandPeer {
     ws.on('message', onWsMessage);
     ws.on('pong', onWsPong);
     ws.on('close', onWsClose);
-    const delay = Math.min(identity.expiresAt - Date.now(), MAX_TIMER_MS);
+    this.#armExpiry(identity.expiresAt);
+  }
+
+  /** The expiry timer and the `token_expiring` hint before it. */
+  #armExpiry(expiresAt: number): void {
+    clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#hintTimer);
+    const remaining = expiresAt - Date.now();
     // Not unref'd: Node keeps the list of an unref'd timer (one list per distinct duration, so
     // one per connection here) until its time comes even when cleared, which would hold memory
     // for every closed connection for the rest of its token's lifetime. `cleanup` clears it.
-    this.#expiryTimer = setTimeout(() => this.close(CloseCode.UNAUTHORIZED, 'token expired'), Math.max(delay, 0));
+    this.#expiryTimer = setTimeout(() => this.close(CloseCode.UNAUTHORIZED, 'token expired'), Math.max(Math.min(remaining, MAX_TIMER_MS), 0));
+    const lead = Math.min(EXPIRY_HINT_MS, remaining / 2);
+    if (lead >= MIN_HINT_LEAD_MS && remaining - lead < MAX_TIMER_MS) {
+      this.#hintTimer = setTimeout(() => this.reply(tokenExpiringMessage(expiresAt)), remaining - lead);
+    } else this.#hintTimer = undefined;
+  }
+
+  /** A fresh token was accepted in-band: the connection now lasts until `expiresAt` (epoch ms). */
+  extend(expiresAt: number): void {
+    if (this.#lifecycle !== 'open') return;
+    this.#armExpiry(expiresAt);
+    this.reply(tokenRefreshedMessage(expiresAt));
+  }
+
+  reauthenticate(token: string): Promise<void> {
+    return this.#host.reauthenticate(this, token);
   }
 
   get state(): ConnectionState {
@@ -180,12 +207,18 @@ export class Connection implements CommandPeer {
     this.#ws.terminate();
   }
 
+  /** The user lost admin rights: from now on this socket acts for a plain user (read marks, unread counts). */
+  demote(): void {
+    this.userIsAdmin = false;
+  }
+
   /** Called once when the socket is gone; a close the server started counts with its own code. */
   cleanup(code: number): void {
     if (this.#lifecycle === 'closed') return;
     this.#lifecycle = 'closed';
     this.#delivery.stop();
     clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#hintTimer);
     this.#progress.clear();
     this.#host.onClosed(this, this.#closeCode ?? code);
   }

@@ -27,6 +27,8 @@ interface Refusal {
 interface Admission {
   endpoint: Endpoint;
   userId: number;
+  /** The id the `connected` message names (see `Identities.wireId`). */
+  wireId: number | string;
   username: string;
   userIsAdmin: boolean;
   expiresAt: number;
@@ -172,7 +174,8 @@ export class WebSocketGateway implements ConnectionHost {
     if (manager.countOf(user.id) >= config.maxConnectionsPerUser) {
       return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
     }
-    return { endpoint, userId: user.id, username: user.username, userIsAdmin: user.is_admin, expiresAt: claims.exp * 1000, since: query.get('since') };
+    const wireId = auth.identities.platform ? principal.publicId : user.id;
+    return { endpoint, userId: user.id, wireId, username: user.username, userIsAdmin: user.is_admin, expiresAt: claims.exp * 1000, since: query.get('since') };
   }
 
   async #open(ws: WebSocket, admission: Admission): Promise<void> {
@@ -194,7 +197,7 @@ export class WebSocketGateway implements ConnectionHost {
       await conn.start({
         since: admission.since,
         heads,
-        greeting: { userId: admission.userId, username: admission.username, admin: isAdmin, stats, unread, nodeId },
+        greeting: { userId: admission.wireId, username: admission.username, admin: isAdmin, stats, unread, nodeId },
         snapshot: notifications.progress.snapshot(admission.userId, isAdmin),
       });
     } catch (error) {
@@ -216,6 +219,36 @@ export class WebSocketGateway implements ConnectionHost {
       this.#deps.log.warn({ err: error }, 'mark_read over WebSocket failed');
       conn.reply(errorMessage(ErrorCode.UNAVAILABLE, 'could not mark notifications read; try again'));
     }
+  }
+
+  /**
+   * In-band refresh: the token must verify, name the same user and grant no more than the
+   * connection has. A lower privilege applies at once (an admin socket closes with 4003, a
+   * user socket loses admin scope); a refused token leaves the session as it was.
+   */
+  async reauthenticate(conn: Connection, token: string): Promise<void> {
+    let principal;
+    try {
+      principal = await this.#deps.auth.authenticate(token);
+    } catch (error) {
+      this.#deps.metrics.authFailures.inc({ reason: error instanceof TokenError ? error.reason : 'invalid' });
+      conn.reply(errorMessage(ErrorCode.UNAUTHORIZED, error instanceof TokenError ? error.message : 'token invalid'));
+      return;
+    }
+    if (principal.user.id !== conn.userId) {
+      conn.reply(errorMessage(ErrorCode.FORBIDDEN, 'token belongs to another user; reconnect with it instead'));
+      return;
+    }
+    if (principal.user.is_admin && !conn.userIsAdmin) {
+      conn.reply(errorMessage(ErrorCode.FORBIDDEN, 'token grants more rights than this connection has; reconnect to use them'));
+      return;
+    }
+    if (!principal.user.is_admin && conn.isAdmin) {
+      conn.close(CloseCode.FORBIDDEN, 'admin rights revoked');
+      return;
+    }
+    if (!principal.user.is_admin) conn.demote();
+    conn.extend(principal.claims.exp * 1000);
   }
 
   onSent(type: string): void {
