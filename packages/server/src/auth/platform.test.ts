@@ -46,7 +46,7 @@ class JwksServer {
       res.setHeader('content-type', 'application/json');
       if (this.mode === 'garbage') return void res.end('<html>not a key set');
       if (this.mode === 'huge') return void res.end(JSON.stringify({ keys: this.keys, pad: 'x'.repeat(200_000) }));
-      if (this.mode === 'many') return void res.end(JSON.stringify({ keys: [...Array.from({ length: 300 }, (_, i) => ({ ...this.keys[0], kid: `k${i}` })), ...this.keys] }));
+      if (this.mode === 'many') return void res.end(JSON.stringify({ keys: [...Array.from({ length: 300 }, (_, i) => ({ ...this.keys[1], kid: `k${i}` })), ...this.keys] }));
       res.end(JSON.stringify({ keys: this.keys }));
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -75,7 +75,7 @@ beforeAll(async () => {
     JWT_JWKS_COOLDOWN_MS: '0',
     JWT_JWKS_TIMEOUT_MS: '500',
     JWT_JWKS_CACHE_MAX_AGE_MS: '1000',
-    JWT_JWKS_MAX_BYTES: '20000',
+    JWT_JWKS_MAX_BYTES: '100000',
     JWT_JWKS_MAX_KEYS: '50',
     JWT_ADMIN_CLAIM: 'is_admin',
     HERALD_SERVICE_KEY: SERVICE_KEY,
