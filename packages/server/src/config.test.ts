@@ -35,3 +35,40 @@ describe('configuration', () => {
     expect(() => parseDuration('0s')).toThrow();
   });
 });
+
+describe('platform token configuration', () => {
+  const SECRET = 'platform-secret-platform-secret-0123';
+
+  it('is off unless a platform source is set, and on with the shared secret', () => {
+    expect(loadConfig({ JWT_SECRET: SECRET }).platform).toBeUndefined();
+    expect(loadConfig({ JWT_SECRET: SECRET, JWT_SECRET_SHARED: 'true' }).platform).toMatchObject({
+      secret: { algorithms: ['HS256', 'HS384', 'HS512'] },
+      userIdClaim: 'sub',
+      adminClaim: 'is_admin',
+      nameClaim: 'username',
+    });
+    expect(loadConfig({ JWT_JWKS_URL: 'http://127.0.0.1:9/jwks', JWT_ISSUER: 'a, b', JWT_AUDIENCE: 'herald' }).platform).toMatchObject({ issuer: ['a', 'b'], audience: ['herald'] });
+  });
+
+  it.each([
+    [{ JWT_SECRET_SHARED: 'true' }, 'JWT_SECRET_SHARED'],
+    [{ JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----' }, 'JWT_PUBLIC_KEY'],
+    [{ JWT_PUBLIC_KEY: '/no/such/key.pem' }, 'JWT_PUBLIC_KEY'],
+    [{ JWT_JWKS_URL: 'http://keys.example/jwks' }, 'JWT_JWKS_URL'],
+    [{ JWT_JWKS_URL: 'https://keys.example/jwks', JWT_JWKS_ALGORITHMS: 'RS256,HS256' }, 'JWT_JWKS_ALGORITHMS'],
+    [{ JWT_SECRET: SECRET, JWT_SECRET_SHARED: 'true', JWT_SECRET_ALGORITHMS: 'RS256' }, 'JWT_SECRET_ALGORITHMS'],
+    [{ JWT_JWKS_URL: 'https://keys.example/jwks', JWT_ADMIN_CLAIM: 'roles=' }, 'JWT_ADMIN_CLAIM'],
+    [{ JWT_JWKS_URL: 'https://keys.example/jwks', JWT_JWKS_MAX_KEYS: '0' }, 'JWT_JWKS_MAX_KEYS'],
+  ])('names the bad variable in %o', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`));
+  });
+
+  it('derives the algorithms of a public key from its type', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const pem = (type: 'ec' | 'ed25519') =>
+      (type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519')).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(loadConfig({ JWT_PUBLIC_KEY: pem('ec') }).platform?.publicKey?.algorithms).toEqual(['ES256']);
+    expect(loadConfig({ JWT_PUBLIC_KEY: pem('ed25519') }).platform?.publicKey?.algorithms).toEqual(['EdDSA', 'Ed25519']);
+    expect(() => loadConfig({ JWT_PUBLIC_KEY: pem('ec'), JWT_PUBLIC_KEY_ALGORITHMS: 'RS256' })).toThrow(/^JWT_PUBLIC_KEY_ALGORITHMS:/);
+  });
+});
