@@ -79,4 +79,40 @@ describe('HeraldClient against a real Herald', () => {
     devices[0].markRead();
     await until(() => devices.every((d) => d.getSnapshot().unreadCount === 0), 5000, 'zero on both');
   });
+
+  it('refreshes its token in-band before expiry: same socket, every message once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-client-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const herald = await node(dataDir);
+    const user = await herald.user('refresher');
+    const asked: boolean[] = [];
+    const client = new HeraldClient({
+      url: herald.wsUrl,
+      getToken: async ({ forceRefresh }) => {
+        asked.push(forceRefresh);
+        return forceRefresh ? herald.tokens.signAccess({ id: user.id, username: user.username, is_admin: false }, 3600) : herald.tokens.signAccess({ id: user.id, username: user.username, is_admin: false }, 5);
+      },
+      WebSocket,
+      heartbeatInterval: 0,
+    });
+    cleanups.push(() => client.close());
+    const received: string[] = [];
+    let disconnects = 0;
+    client.on('system_message', (m) => void received.push(m.message));
+    client.on('disconnect', () => void disconnects++);
+    const refreshed: unknown[] = [];
+    client.on('token_refreshed', (m) => void refreshed.push(m));
+    await until(() => client.getSnapshot().state === 'open', 5000, 'open');
+    let sent = 0;
+    const deadline = Date.now() + 7000; // past the first token's expiry
+    while (Date.now() < deadline) {
+      await herald.notifications.notifySystemMessage(`m${++sent}`, 'info', user.id);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await until(() => received.length === sent, 5000, 'every message');
+    expect(received).toEqual(Array.from({ length: sent }, (_, i) => `m${i + 1}`));
+    expect(refreshed).toHaveLength(1);
+    expect(asked).toEqual([false, true]);
+    expect(disconnects).toBe(0);
+  }, 20_000);
 });

@@ -17,7 +17,12 @@ export const CloseCode = {
   INVALID_PAYLOAD: 1007,
   /** Unexpected server error. */
   INTERNAL_ERROR: 1011,
-  /** Token missing, malformed, badly signed, expired, not yet valid, or its user is gone. */
+  /**
+   * Token refused (the reason names the class: `token missing`, `token malformed`, `token invalid`,
+   * `token expired`, `token not yet valid`, `issuer not accepted`, `audience not accepted`,
+   * `key not found`, `keys unavailable`, `token revoked`), its user is gone, or the user's
+   * sessions were ended (`revoked` by the disconnect API, `password changed`).
+   */
   UNAUTHORIZED: 4001,
   /** Authenticated but not allowed: not an admin on the admin endpoint, or Origin refused. */
   FORBIDDEN: 4003,

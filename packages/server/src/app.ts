@@ -11,7 +11,7 @@ import { inProcessPublisher, startTranscoder, videoRoutes, type TranscodeQueue, 
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { UserRevalidation } from './auth/revalidation.js';
-import type { AuthService, TokenService } from './auth/index.js';
+import type { AuthService, Identities, TokenService } from './auth/index.js';
 import type { Broker } from './broker/index.js';
 import { NodePresence } from './cluster/presence.js';
 import type { Config } from './config.js';
@@ -43,6 +43,8 @@ export interface Herald {
   broker: Broker;
   auth: AuthService;
   tokens: TokenService;
+  /** Public user ids ↔ internal users: `identities.resolvePublicIds(ids, { provision })`. */
+  identities: Identities;
   manager: ConnectionManager;
   notifications: NotificationService;
   videos: VideoService;
@@ -179,6 +181,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     broker,
     auth,
     tokens,
+    identities: core.identities,
     manager,
     notifications,
     videos,
