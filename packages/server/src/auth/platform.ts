@@ -1,5 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, importSPKI, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import { identityFrom, type ClaimMapping } from './claims.js';
 import { remoteKeySet, type JwksOptions } from './jwks.js';
@@ -31,7 +30,20 @@ export interface PlatformIdentity {
 interface Source {
   name: 'secret' | 'public_key' | 'jwks';
   algorithms: string[];
-  key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  /** The key for a token's algorithm, imported once (a raw key would be imported on every verification). */
+  key(alg: string): Promise<CryptoKey> | JWTVerifyGetKey;
+}
+
+const HMAC_HASH: Record<string, string> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' };
+
+/** Imports a key once per algorithm and keeps it. */
+function perAlgorithm(load: (alg: string) => Promise<CryptoKey>): (alg: string) => Promise<CryptoKey> {
+  const keys = new Map<string, Promise<CryptoKey>>();
+  return (alg) => {
+    let key = keys.get(alg);
+    if (!key) keys.set(alg, (key = load(alg)));
+    return key;
+  };
 }
 
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -68,9 +80,19 @@ export class PlatformVerifier {
   constructor(config: PlatformConfig, log?: Logger) {
     this.#config = config;
     this.#log = log;
-    if (config.secret) this.#sources.push({ name: 'secret', algorithms: config.secret.algorithms, key: new TextEncoder().encode(config.secret.key) });
-    if (config.publicKey) this.#sources.push({ name: 'public_key', algorithms: config.publicKey.algorithms, key: createPublicKey(config.publicKey.pem) });
-    if (config.jwks) this.#sources.push({ name: 'jwks', algorithms: config.jwks.algorithms, key: remoteKeySet(config.jwks) });
+    if (config.secret) {
+      const raw = new TextEncoder().encode(config.secret.key);
+      const key = perAlgorithm((alg) => crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: HMAC_HASH[alg] }, false, ['verify']) as Promise<CryptoKey>);
+      this.#sources.push({ name: 'secret', algorithms: config.secret.algorithms, key });
+    }
+    if (config.publicKey) {
+      const pem = config.publicKey.pem;
+      this.#sources.push({ name: 'public_key', algorithms: config.publicKey.algorithms, key: perAlgorithm((alg) => importSPKI(pem, alg)) });
+    }
+    if (config.jwks) {
+      const keySet = remoteKeySet(config.jwks);
+      this.#sources.push({ name: 'jwks', algorithms: config.jwks.algorithms, key: () => keySet });
+    }
   }
 
   /** Whether a token's header names an algorithm one of the sources accepts. */
@@ -89,7 +111,7 @@ export class PlatformVerifier {
     let failure: TokenError = new TokenError('invalid');
     for (const source of candidates) {
       try {
-        return this.#identity(await this.#verifyWith(source, token));
+        return this.#identity(await this.#verifyWith(source, alg, token));
       } catch (error) {
         failure = failureOf(error);
         if (failure.reason === 'keys_unavailable') this.#log?.warn({ err: error, source: source.name }, 'platform keys unavailable');
@@ -109,7 +131,7 @@ export class PlatformVerifier {
     }
   }
 
-  async #verifyWith(source: Source, token: string): Promise<JWTPayload> {
+  async #verifyWith(source: Source, alg: string, token: string): Promise<JWTPayload> {
     const options = {
       algorithms: source.algorithms,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
@@ -117,8 +139,8 @@ export class PlatformVerifier {
       issuer: this.#config.issuer,
       audience: this.#config.audience,
     };
-    const { payload } =
-      typeof source.key === 'function' ? await jwtVerify(token, source.key, options) : await jwtVerify(token, source.key, options);
+    const key = source.key(alg);
+    const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, await key, options);
     return payload;
   }
 

@@ -99,13 +99,10 @@ export class AuthService {
    * Tokens issued at or before the user's revocation time are refused.
    */
   async authenticate(token: string | undefined | null): Promise<Principal> {
-    let principal: Principal;
-    try {
-      principal = await this.#own(token);
-    } catch (error) {
-      if (!this.platform || !token || !this.platform.accepts(token) || isOwnToken(token)) throw error;
-      principal = await this.#fromPlatform(token);
-    }
+    // Herald's own tokens say so (typ access, iss herald); a token no platform source could
+    // check (e.g. HS256 without a shared secret) is tried as Herald's own too.
+    const platform = this.platform && token && !isOwnToken(token) && this.platform.accepts(token);
+    const principal = platform ? await this.#fromPlatform(token) : await this.#own(token);
     const cutoff = principal.user.tokens_valid_after;
     if (cutoff > 0 && principal.claims.iat <= cutoff) throw new TokenError('revoked');
     return principal;
