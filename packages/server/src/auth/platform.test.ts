@@ -235,6 +235,36 @@ describe('issuer, audience and admin by role', () => {
   }
 });
 
+describe('a PEM public key (EdDSA)', () => {
+  it('connects with a token signed by the private key and refuses other algorithms', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true });
+    const node = await startHerald({ JWT_PUBLIC_KEY: await exportSPKI(publicKey) });
+    try {
+      const token = await new SignJWT({ sub: 'ed-user' }).setProtectedHeader({ alg: 'EdDSA' }).setExpirationTime('1h').sign(privateKey);
+      const socket = openSocket(`${node.wsUrl}/api/v1/ws?token=${token}`);
+      expect(await socket.waitFor((m) => m.type === 'connected')).toMatchObject({ user_id: 'ed-user' });
+      socket.close();
+      const me = await fetch(`${node.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await me.json()).toMatchObject({ id: 'ed-user', username: 'ed-user', is_admin: false });
+      const hs = await specToken({ sub: 'ed-user' });
+      expect((await openSocket(`${node.wsUrl}/api/v1/ws?token=${hs}`).closed).code).toBe(CloseCode.UNAUTHORIZED);
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe('user ids in the API', () => {
+  it('answers 404 for an unknown Herald account, 400 for an id that cannot be one', async () => {
+    const post = (id: string) => fetch(`${herald.url}/api/v1/users/${encodeURIComponent(id)}/disconnect`, { method: 'POST', headers: { authorization: `Bearer ${SERVICE_KEY}` } });
+    expect((await post('herald:99999')).status).toBe(404);
+    const bad = await post('2.0');
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).message).toContain('is not a user id');
+    expect((await post('never-seen-but-valid')).status).toBe(204);
+  });
+});
+
 describe('claim rules', () => {
   it('canonical subjects', () => {
     expect(canonicalSubject('123')).toBe('123');
