@@ -34,7 +34,7 @@ describe('herald user passwd', () => {
     const help = await herald(['user', 'passwd', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: herald user passwd <username>');
-  });
+  }, 30_000);
 
   it('sets the password (from stdin), revokes refresh tokens and refuses older tokens', async () => {
     expect((await herald(['user', 'add', 'pat', '--password', 'first-password'])).code).toBe(0);
@@ -49,5 +49,5 @@ describe('herald user passwd', () => {
     }
     expect((await herald(['user', 'passwd', 'pat', '--password', 'short'])).stderr).toContain('password must be 8-256 characters');
     expect((await herald(['user', 'passwd', 'nobody', '--password', 'whatever-long'])).stderr).toContain('no Herald account "nobody"');
-  });
+  }, 90_000); // five CLI processes: slow on a loaded machine
 });
