@@ -5,7 +5,7 @@ import { wireText, type WireMeta } from '../notifications/index.js';
 import type { StoredNotification } from '../store/index.js';
 import { ProgressCoalescer } from './coalesce.js';
 import { TokenBucket, handleFrame, type CommandPeer } from './commands.js';
-import { FrameWriter, type Payload } from './frames.js';
+import { FrameWriter, whenDrained, type Payload } from './frames.js';
 
 /** Lifecycle of one WebSocket connection: delivery's phases while open, then closing and closed. */
 export type ConnectionState = Exclude<DeliveryPhase, 'stopped'> | 'closing' | 'closed';
@@ -26,6 +26,8 @@ export interface ConnectionLimits {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const FORCE_CLOSE_MS = 5000;
+/** A replay that cannot write for this long (the client stopped reading) ends as a slow consumer. */
+export const REPLAY_STALL_MS = 30_000;
 export const CONNECTION = Symbol('herald.connection');
 
 let nextId = 1;
@@ -130,6 +132,18 @@ export class Connection implements CommandPeer {
     this.#host.onSent(type);
   }
 
+  /**
+   * Replay backpressure: past half the send buffer, a promise that settles once the socket
+   * drained below it; a client that reads nothing for `REPLAY_STALL_MS` is closed with 4010.
+   */
+  replayDrained(): Promise<void> | undefined {
+    const waiting = whenDrained(this.#ws, this.#limits.sendBufferBytes / 2, REPLAY_STALL_MS);
+    if (waiting === undefined) return undefined;
+    return waiting.then((drained) => {
+      if (!drained) this.close(CloseCode.SLOW_CONSUMER, 'replay stalled: the client stopped reading; reconnect and resume');
+    });
+  }
+
   /** Sends a message outside the stream machinery (stats, errors). */
   reply(message: ServerMessage): void {
     this.send(JSON.stringify(message), message.type);
@@ -223,6 +237,10 @@ class SessionSink implements DeliverySink<Payload, WireMeta> {
 
   failed(): void {
     this.#conn.close(CloseCode.INTERNAL_ERROR, 'replay failed; reconnect and resume');
+  }
+
+  drained(): Promise<void> | undefined {
+    return this.#conn.replayDrained();
   }
 }
 

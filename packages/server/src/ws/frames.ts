@@ -126,3 +126,35 @@ export class FrameWriter {
     socket.uncork();
   }
 }
+
+/** How often a wait for drain re-checks `bufferedAmount` when no socket event tells it. */
+const DRAIN_RECHECK_MS = 25;
+
+/**
+ * Resolves once the socket holds at most `belowBytes` unsent (true), or false when `timeoutMs`
+ * passes first; undefined when it already does (the caller goes on without awaiting). Waits for
+ * the TCP socket's `drain` (or its close), re-checking on a short timer for what `ws` queues itself.
+ */
+export function whenDrained(ws: WebSocket, belowBytes: number, timeoutMs: number): Promise<boolean> | undefined {
+  if (ws.bufferedAmount <= belowBytes || ws.readyState !== ws.OPEN) return undefined;
+  const socket = rawSocket(ws);
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const check = (): void => {
+      clearTimeout(timer);
+      if (ws.bufferedAmount <= belowBytes || ws.readyState !== ws.OPEN) return done(true);
+      if (Date.now() >= deadline) return done(false);
+      timer = setTimeout(check, DRAIN_RECHECK_MS);
+    };
+    const done = (drained: boolean): void => {
+      clearTimeout(timer);
+      socket?.off('drain', check);
+      ws.off('close', check);
+      resolve(drained);
+    };
+    socket?.on('drain', check);
+    ws.on('close', check);
+    timer = setTimeout(check, DRAIN_RECHECK_MS);
+  });
+}
