@@ -70,7 +70,7 @@ export class Delivery<T, M extends LiveMeta = LiveMeta> {
   }
 
   /**
-   * Opens the session: `since` errors, `connected`, the in-flight snapshot, `resync_required`
+   * Opens the session: `connected`, `since` errors, the in-flight snapshot, `resync_required`
    * for streams older than retention, the replay of what was missed, then `resumed`.
    * Call it once the connection receives live messages (they wait meanwhile).
    */

@@ -58,6 +58,12 @@ export class Connection implements CommandPeer {
   #expiryTimer: NodeJS.Timeout | undefined;
   /** The code the server closed with, if it started the close (a peer that never answers ends as 1006). */
   #closeCode: number | undefined;
+  /** Inbound frames held until `connected` is sent (commands are answered after it); null once it is. */
+  #early: Array<{ data: Buffer | ArrayBuffer | Buffer[]; isBinary: boolean }> | null = [];
+  /** Answers still due to commands already accepted: a rate-limit close waits for them. */
+  readonly #answering = new Set<Promise<void>>();
+  /** A rate-limit close is pending: no more frames are accepted. */
+  #refusing = false;
 
   constructor(
     ws: WebSocket,
@@ -103,7 +109,10 @@ export class Connection implements CommandPeer {
 
   /** Starts the session (see `Delivery.open`): the opening messages, the replay, then live. */
   start(opening: Opening): Promise<void> {
-    return this.#delivery.open(opening);
+    // `open` sends the opening messages (`connected` first) before its first await.
+    const opened = this.#delivery.open(opening);
+    this.#answerEarly();
+    return opened;
   }
 
   /** Delivers one broker payload (already encoded and framed once for every socket of the node). */
@@ -204,10 +213,36 @@ export class Connection implements CommandPeer {
     this.#host.onClosed(this, this.#closeCode ?? code);
   }
 
-  /** One inbound frame (see `commands.ts`). */
+  /** One inbound frame (see `commands.ts`); held until `connected` is sent. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     this.alive = true;
-    handleFrame(this, this.#bucket, data, isBinary);
+    const early = this.#early;
+    if (early === null) this.#handle(data, isBinary);
+    else if (early.length <= this.#limits.maxMessagesPerSecond) early.push({ data, isBinary });
+    // Beyond that, the held frames already exceed the rate: handling them closes with 4008.
+  }
+
+  /** Closes with `code` once every command accepted so far is answered; later frames are ignored. */
+  closeWhenAnswered(code: number, reason: string): void {
+    if (this.#refusing) return;
+    this.#refusing = true;
+    void Promise.allSettled([...this.#answering]).then(() => this.close(code, reason));
+  }
+
+  #handle(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (this.#refusing || this.#lifecycle !== 'open') return;
+    const answer = handleFrame(this, this.#bucket, data, isBinary);
+    if (answer === undefined) return;
+    this.#answering.add(answer);
+    const settled = (): void => void this.#answering.delete(answer);
+    answer.then(settled, settled);
+  }
+
+  /** `connected` is out: the commands that arrived before it are handled now, in order. */
+  #answerEarly(): void {
+    const early = this.#early ?? [];
+    this.#early = null;
+    for (const { data, isBinary } of early) this.#handle(data, isBinary);
   }
 }
 

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import type { WebSocket } from 'ws';
@@ -156,5 +157,42 @@ export function whenDrained(ws: WebSocket, belowBytes: number, timeoutMs: number
     socket?.on('drain', check);
     ws.on('close', check);
     timer = setTimeout(check, DRAIN_RECHECK_MS);
+  });
+}
+
+/** Longest close reason a close frame holds (RFC 6455: 125 bytes of payload, 2 of them the code). */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+type ReceiverError = Error & { code?: string };
+
+/** The close code `ws` attached to a receiver error (its `status-code` symbol), or a protocol error. */
+function statusOf(error: ReceiverError): number {
+  const key = Object.getOwnPropertySymbols(error).find((symbol) => symbol.description === 'status-code');
+  const code = key === undefined ? undefined : (error as unknown as Record<symbol, unknown>)[key];
+  return typeof code === 'number' ? code : 1002;
+}
+
+function closeReason(error: ReceiverError, maxPayloadBytes: number): string {
+  const text =
+    error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || error.code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
+      ? `message too big: the limit is ${maxPayloadBytes} bytes (WS_MAX_PAYLOAD_BYTES)`
+      : error.code === 'WS_ERR_INVALID_UTF8'
+        ? 'text frame is not valid UTF-8'
+        : error.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS'
+          ? 'message in too many fragments'
+          : `protocol error: ${error.message}`;
+  return Buffer.from(text).subarray(0, MAX_CLOSE_REASON_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+/**
+ * `ws` closes a socket whose frame it refuses (too big: 1009, bad UTF-8: 1007, framing: 1002)
+ * with an empty reason; this closes it first, with the same code and a reason naming the
+ * problem. Capability checked: without `ws`'s receiver, the close keeps `ws`'s empty reason.
+ */
+export function explainRefusedFrames(ws: WebSocket, maxPayloadBytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: unknown })._receiver;
+  if (!(receiver instanceof EventEmitter)) return;
+  receiver.prependListener('error', (error: ReceiverError) => {
+    if (ws.readyState === ws.OPEN) ws.close(statusOf(error), closeReason(error, maxPayloadBytes));
   });
 }

@@ -3,13 +3,14 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, errorMessage, streamsFor, type ConnectionStats } from '@herald/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { TokenError, type AuthService } from '../auth/index.js';
+import { TokenError, sessionDeadlineMs, type AuthService } from '../auth/index.js';
 import type { Config } from '../config.js';
 import { originCheck, type OriginCheck } from '../http/origin.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationService } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { explainRefusedFrames } from './frames.js';
 import type { ConnectionManager } from './manager.js';
 
 export const WS_USER_PATH = '/api/v1/ws';
@@ -121,6 +122,7 @@ export class WebSocketGateway implements ConnectionHost {
       if (socket.destroyed) return;
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', onWsError);
+        explainRefusedFrames(ws, this.#deps.config.maxPayloadBytes);
         if ('reason' in result) {
           this.#deps.metrics.closes.inc({ code: result.code });
           ws.close(result.code, result.reason);
@@ -172,7 +174,7 @@ export class WebSocketGateway implements ConnectionHost {
     if (manager.countOf(user.id) >= config.maxConnectionsPerUser) {
       return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
     }
-    return { endpoint, userId: user.id, username: user.username, userIsAdmin: user.is_admin, expiresAt: claims.exp * 1000, since: query.get('since') };
+    return { endpoint, userId: user.id, username: user.username, userIsAdmin: user.is_admin, expiresAt: sessionDeadlineMs(claims.exp), since: query.get('since') };
   }
 
   async #open(ws: WebSocket, admission: Admission): Promise<void> {
