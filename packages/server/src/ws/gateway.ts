@@ -45,6 +45,8 @@ export interface GatewayDeps {
   log: Logger;
   nodeId: string;
   stats(): Promise<ConnectionStats>;
+  /** A user's connections over the cluster (the per-user limit counts them all). */
+  connectionsOf(userId: number): Promise<number>;
 }
 
 /** Extracts the token: `?token=` (specification) or `Sec-WebSocket-Protocol: bearer, <token>`. */
@@ -149,7 +151,7 @@ export class WebSocketGateway implements ConnectionHost {
   }
 
   async #admit(req: IncomingMessage, endpoint: Endpoint, query: URLSearchParams, ip: string): Promise<Admission | Refusal> {
-    const { config, auth, metrics, manager } = this.#deps;
+    const { config, auth, metrics } = this.#deps;
     if (!this.#originAllowed(req)) {
       metrics.authFailures.inc({ reason: 'origin' });
       return { code: CloseCode.FORBIDDEN, reason: 'origin not allowed' };
@@ -171,7 +173,7 @@ export class WebSocketGateway implements ConnectionHost {
       metrics.authFailures.inc({ reason: 'not_admin' });
       return { code: CloseCode.FORBIDDEN, reason: 'admin only' };
     }
-    if (manager.countOf(user.id) >= config.maxConnectionsPerUser) {
+    if ((await this.#deps.connectionsOf(user.id)) >= config.maxConnectionsPerUser) {
       return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
     }
     return { endpoint, userId: user.id, username: user.username, userIsAdmin: user.is_admin, expiresAt: sessionDeadlineMs(claims.exp), since: query.get('since') };
