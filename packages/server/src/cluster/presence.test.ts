@@ -3,7 +3,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@herald/protocol';
 import { openSocket, until, type TestHerald, type TestSocket, startHerald } from '@herald/testing/herald';
-import { TEST_REDIS_URL, freshPostgresSchema, postgresReachable, redisReachable, requireService } from '@herald/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEST_REDIS_URL, ensureBuilt, freePort, freshPostgresSchema, postgresReachable, redisReachable, requireService, spawnHerald } from '@herald/testing';
 
 const [pgState, redisState] = await Promise.all([postgresReachable(), redisReachable()]);
 const ready = requireService('PostgreSQL', pgState.ok, pgState.why) && requireService('Redis', redisState.ok, redisState.why);
@@ -14,10 +17,11 @@ describe.runIf(ready)('one user on two nodes over Redis', () => {
   let a: TestHerald;
   let b: TestHerald | undefined;
   let redis: Redis;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     schema = await freshPostgresSchema();
-    const env = { DATABASE_URL: schema.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, WS_MAX_CONNECTIONS_PER_USER: '3' };
+    env = { DATABASE_URL: schema.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, WS_MAX_CONNECTIONS_PER_USER: '3' };
     a = await startHerald({ ...env, NODE_ID: 'node-a' });
     b = await startHerald({ ...env, NODE_ID: 'node-b' });
     redis = new Redis(TEST_REDIS_URL);
@@ -73,4 +77,45 @@ describe.runIf(ready)('one user on two nodes over Redis', () => {
     expect(await statsAt(a)).toMatchObject({ total_users: 1, total_connections: 1 });
     socket.close();
   });
+
+  it('releases the connections of a node that crashed once its report expires', async () => {
+    ensureBuilt();
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-crash-'));
+    const crashing = await spawnHerald({
+      port: await freePort(),
+      env: { ...process.env, ...env, DATA_DIR: dataDir, NODE_ID: 'node-crash', LOG_LEVEL: 'error', JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789' },
+    });
+    try {
+      const erin = await a.user('erin');
+      const wsUrl = crashing.url.replace(/^http/, 'ws');
+      const held = [await connect(a, erin.token)];
+      for (let i = 0; i < 2; i++) {
+        const socket = openSocket(`${wsUrl}/api/v1/ws?token=${erin.token}`);
+        await socket.waitFor((m) => m.type === 'resumed');
+        held.push(socket);
+      }
+      await until(async () => (await statsAt(a)).total_connections >= 3, 5_000, 'the crashing node reported');
+      const refused = openSocket(`${a.wsUrl}/api/v1/ws?token=${erin.token}`);
+      expect((await refused.closed).code).toBe(CloseCode.TOO_MANY_CONNECTIONS);
+
+      await crashing.stop('SIGKILL');
+      const died = Date.now();
+      // Its report counts for 6 s after it was written (at most 2 s before the crash).
+      await until(
+        async () => {
+          const attempt = openSocket(`${a.wsUrl}/api/v1/ws?token=${erin.token}`);
+          const outcome = await Promise.race([attempt.waitFor((m) => m.type === 'resumed', 5_000).then(() => true), attempt.closed.then(() => false)]);
+          attempt.close();
+          return outcome;
+        },
+        10_000,
+        'a connection let in after the crash',
+      );
+      expect(Date.now() - died).toBeLessThan(8_000);
+      for (const socket of held) socket.close();
+    } finally {
+      if (crashing.running) await crashing.stop('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
