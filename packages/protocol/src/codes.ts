@@ -11,7 +11,11 @@ export const CloseCode = {
   NORMAL: 1000,
   /** Server is shutting down or restarting; reason carries `reconnect_after_ms`. */
   GOING_AWAY: 1001,
-  /** A frame larger than the server's inbound limit was received (set by `ws`). */
+  /** A malformed WebSocket frame (bad opcode, unmasked, …; set by `ws`); the reason names it. */
+  PROTOCOL_ERROR: 1002,
+  /** Policy violation: not sent by Herald itself (it uses 4xxx); proxies and other `ws` limits may. */
+  POLICY_VIOLATION: 1008,
+  /** A frame larger than the server's inbound limit was received; the reason gives the limit. */
   MESSAGE_TOO_BIG: 1009,
   /** A text frame was not valid UTF-8 (set by `ws`). */
   INVALID_PAYLOAD: 1007,
@@ -44,6 +48,8 @@ export type CloseAction = 'reconnect' | 'refreshToken' | 'giveUp' | 'done';
 const ACTIONS: Record<number, CloseAction> = {
   [CloseCode.NORMAL]: 'done',
   [CloseCode.GOING_AWAY]: 'reconnect',
+  [CloseCode.PROTOCOL_ERROR]: 'reconnect',
+  [CloseCode.POLICY_VIOLATION]: 'reconnect',
   [CloseCode.MESSAGE_TOO_BIG]: 'reconnect',
   [CloseCode.INVALID_PAYLOAD]: 'reconnect',
   [CloseCode.INTERNAL_ERROR]: 'reconnect',

@@ -91,9 +91,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const stats = manager.getConnectionCount();
     return { users: stats.total_user_connections, admins: stats.total_admin_connections };
   });
-  const presence = new NodePresence(nodeId, broker, () => manager.getConnectionCount());
+  const presence = new NodePresence(nodeId, broker, manager);
+  manager.onChanged(() => presence.changed());
   const stats = () => presence.stats();
-  const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, stats });
+  const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, stats, connectionsOf: (userId) => presence.connectionsOf(userId) });
   const revalidation = new UserRevalidation(broker, auth, store.users, manager);
   const compat = new CompatBridge(broker, notifications, log);
   const shutdown = new Shutdown();

@@ -2,7 +2,7 @@ import { decodeProtectedHeader, errors as joseErrors, importSPKI, jwtVerify, typ
 import type { Logger } from 'pino';
 import { identityFrom, type ClaimMapping } from './claims.js';
 import { remoteKeySet, type JwksOptions } from './jwks.js';
-import { TokenError } from './tokens.js';
+import { NOT_BEFORE_LEEWAY_SECONDS, TokenError, isExpired } from './tokens.js';
 
 /** Where platform tokens come from and how their claims map to a Herald user (see docs/identity.md). */
 export interface PlatformConfig extends ClaimMapping {
@@ -46,7 +46,6 @@ function perAlgorithm(load: (alg: string) => Promise<CryptoKey>): (alg: string) 
   };
 }
 
-const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_TOKEN_LENGTH = 8192;
 
 /** Maps a `jose` failure to the class of refusal a client is told (never key material). */
@@ -134,13 +133,15 @@ export class PlatformVerifier {
   async #verifyWith(source: Source, alg: string, token: string): Promise<JWTPayload> {
     const options = {
       algorithms: source.algorithms,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      // jose has one tolerance for `nbf` and `exp`; `exp` is checked again below, without leeway.
+      clockTolerance: NOT_BEFORE_LEEWAY_SECONDS,
       requiredClaims: ['exp'],
       issuer: this.#config.issuer,
       audience: this.#config.audience,
     };
     const key = source.key(alg);
     const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, await key, options);
+    if (isExpired(Number(payload.exp))) throw new TokenError('expired');
     return payload;
   }
 

@@ -4,7 +4,24 @@ import { join } from 'node:path';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 
 const ALGORITHMS = ['HS256'];
-const CLOCK_TOLERANCE_SECONDS = 5;
+/**
+ * The one rule for expiry, at connect and while connected: a token is valid until its `exp`,
+ * with no leeway. A token refused at connect is never accepted later, and a connection closes
+ * (4001 `token expired`) at the very moment a new connection with its token would be refused.
+ */
+export const EXPIRY_LEEWAY_SECONDS = 0;
+/** `nbf` tolerance: tokens are signed with `nbf` = now on one node and used on another. */
+export const NOT_BEFORE_LEEWAY_SECONDS = 5;
+
+/** When a session authenticated with a token whose `exp` is `exp` must end (epoch ms). */
+export function sessionDeadlineMs(exp: number): number {
+  return (exp + EXPIRY_LEEWAY_SECONDS) * 1000;
+}
+
+/** Whether a token with this `exp` is past the one expiry rule (no leeway). */
+export function isExpired(exp: number, nowMs = Date.now()): boolean {
+  return sessionDeadlineMs(exp) <= nowMs;
+}
 const MAX_TOKEN_LENGTH = 4096;
 const VERIFIED_CACHE_SIZE = 10_000;
 /** The `iss` of Herald's own access tokens (not checked on them; tells them from platform tokens). */
@@ -121,9 +138,8 @@ export class TokenService {
   async verifyAccess(token: string | undefined | null): Promise<AccessClaims> {
     const cached = token ? this.#verified.get(token) : undefined;
     if (cached) {
-      const now = Date.now() / 1000;
-      if (cached.exp <= now - CLOCK_TOLERANCE_SECONDS) throw new TokenError('expired');
-      if (cached.nbf > now + CLOCK_TOLERANCE_SECONDS) throw new TokenError('not_yet_valid');
+      if (isExpired(cached.exp)) throw new TokenError('expired');
+      if (cached.nbf > Date.now() / 1000 + NOT_BEFORE_LEEWAY_SECONDS) throw new TokenError('not_yet_valid');
       const { nbf: _nbf, ...claims } = cached;
       return claims;
     }
@@ -149,15 +165,17 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.#key, {
         algorithms: ALGORITHMS,
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        // jose has one tolerance for `nbf` and `exp`; `exp` is checked again here, without leeway.
+        clockTolerance: NOT_BEFORE_LEEWAY_SECONDS,
         requiredClaims: ['exp', 'sub'],
       });
-      return payload;
+      if (!isExpired(Number(payload.exp))) return payload;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new TokenError('expired');
       if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'nbf') throw new TokenError('not_yet_valid');
       if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) throw new TokenError('malformed');
       throw new TokenError('invalid');
     }
+    throw new TokenError('expired');
   }
 }

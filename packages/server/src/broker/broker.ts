@@ -3,6 +3,15 @@ export type BrokerHandler = (payload: string, channel: string) => void;
 
 import type { ConnectionStats } from '@herald/protocol';
 
+/** What a node reports of its connections (see `cluster/presence.ts`). */
+export interface NodeReport {
+  stats: ConnectionStats;
+  /** Connections per user id on the node, both endpoints: the per-user limit sums them over the cluster. */
+  users?: Record<string, number>;
+  /** Ids of the users on the node's user endpoint: `total_users` counts each once over the cluster. */
+  readers?: number[];
+}
+
 export interface BrokerHealth {
   ok: boolean;
   detail: string;
@@ -21,10 +30,10 @@ export interface Broker {
   /** Called after the broker lost messages (e.g. reconnected to Redis): consumers catch up from the store. */
   onRecovered(listener: () => void): void;
   health(): Promise<BrokerHealth>;
-  /** Reports this node's connection figures; they count until `ttlMs` passes without a new report. */
-  reportNode(nodeId: string, stats: ConnectionStats, ttlMs: number): Promise<void>;
-  /** Figures of every live node, by node id. */
-  nodes(): Promise<Record<string, ConnectionStats>>;
+  /** Reports this node's connections; they count until `ttlMs` passes without a new report. */
+  reportNode(nodeId: string, report: NodeReport, ttlMs: number): Promise<void>;
+  /** Reports of every live node, by node id. */
+  nodes(): Promise<Record<string, NodeReport>>;
   forgetNode(nodeId: string): Promise<void>;
   /** True for exactly one caller in the cluster per key within `ttlMs` (one node handles a shared input). */
   claim(key: string, ttlMs: number): Promise<boolean>;

@@ -1,3 +1,3 @@
-export type { Broker, BrokerHandler, BrokerHealth } from './broker.js';
+export type { Broker, BrokerHandler, BrokerHealth, NodeReport } from './broker.js';
 export { channelFor } from './broker.js';
 export { MemoryBroker } from './memory.js';

@@ -1,11 +1,10 @@
-import type { ConnectionStats } from '@herald/protocol';
-import type { Broker, BrokerHandler, BrokerHealth } from './broker.js';
+import type { Broker, BrokerHandler, BrokerHealth, NodeReport } from './broker.js';
 
 /** In-process broker for the embedded default: one process, no network. */
 export class MemoryBroker implements Broker {
   readonly kind = 'memory' as const;
   readonly #channels = new Map<string, Set<BrokerHandler>>();
-  readonly #nodes = new Map<string, { stats: ConnectionStats; expiresAt: number }>();
+  readonly #nodes = new Map<string, { report: NodeReport; expiresAt: number }>();
 
   async publish(channel: string, payload: string): Promise<void> {
     const handlers = this.#channels.get(channel);
@@ -37,16 +36,16 @@ export class MemoryBroker implements Broker {
     return { ok: true, detail: 'in-process' };
   }
 
-  async reportNode(nodeId: string, stats: ConnectionStats, ttlMs: number): Promise<void> {
-    this.#nodes.set(nodeId, { stats, expiresAt: Date.now() + ttlMs });
+  async reportNode(nodeId: string, report: NodeReport, ttlMs: number): Promise<void> {
+    this.#nodes.set(nodeId, { report, expiresAt: Date.now() + ttlMs });
   }
 
-  async nodes(): Promise<Record<string, ConnectionStats>> {
+  async nodes(): Promise<Record<string, NodeReport>> {
     const now = Date.now();
-    const result: Record<string, ConnectionStats> = {};
+    const result: Record<string, NodeReport> = {};
     for (const [id, node] of this.#nodes) {
       if (node.expiresAt < now) this.#nodes.delete(id);
-      else result[id] = node.stats;
+      else result[id] = node.report;
     }
     return result;
   }

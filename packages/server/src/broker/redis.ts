@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ConnectionStats } from '@herald/protocol';
 import { Redis } from 'ioredis';
-import type { Broker, BrokerHandler, BrokerHealth } from './broker.js';
+import type { Broker, BrokerHandler, BrokerHealth, NodeReport } from './broker.js';
 
 const PROBE_TIMEOUT_MS = 1500;
 /** Longest a command on the publishing connection may take: a publish never holds a request for an outage. */
@@ -150,20 +149,20 @@ export class RedisBroker implements Broker {
   }
 
   /** Node figures live in one hash; each entry carries its own expiry, checked by readers. */
-  async reportNode(nodeId: string, stats: ConnectionStats, ttlMs: number): Promise<void> {
-    await this.#pub.hset(this.#prefix + NODES_KEY, nodeId, JSON.stringify({ stats, expires_at: Date.now() + ttlMs }));
+  async reportNode(nodeId: string, report: NodeReport, ttlMs: number): Promise<void> {
+    await this.#pub.hset(this.#prefix + NODES_KEY, nodeId, JSON.stringify({ ...report, expires_at: Date.now() + ttlMs }));
   }
 
-  async nodes(): Promise<Record<string, ConnectionStats>> {
+  async nodes(): Promise<Record<string, NodeReport>> {
     const entries = await this.#pub.hgetall(this.#prefix + NODES_KEY);
     const now = Date.now();
-    const result: Record<string, ConnectionStats> = {};
+    const result: Record<string, NodeReport> = {};
     const expired: string[] = [];
     for (const [id, raw] of Object.entries(entries)) {
       try {
-        const entry = JSON.parse(raw) as { stats: ConnectionStats; expires_at: number };
-        if (entry.expires_at < now) expired.push(id);
-        else result[id] = entry.stats;
+        const { expires_at, ...report } = JSON.parse(raw) as NodeReport & { expires_at: number };
+        if (expires_at < now) expired.push(id);
+        else result[id] = report;
       } catch {
         expired.push(id);
       }

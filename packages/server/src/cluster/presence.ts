@@ -1,9 +1,12 @@
 import type { ConnectionStats } from '@herald/protocol';
-import type { Broker } from '../broker/index.js';
+import type { Broker, NodeReport } from '../broker/index.js';
 
-const NODE_TTL_MS = 6_000;
-/** Other nodes' figures are at most this old; this node's are always live. */
+/** A node's report counts this long after it was written: a node that died stops counting by then. */
+export const NODE_TTL_MS = 6_000;
+/** Other nodes' reports are at most this old; this node's figures are always live. */
 const PEERS_MAX_AGE_MS = 1_000;
+/** A change of this node's connections is reported within this delay (reports coalesce). */
+const REPORT_DELAY_MS = 200;
 
 export function sumStats(all: ConnectionStats[]): ConnectionStats {
   const total: ConnectionStats = { total_users: 0, total_user_connections: 0, total_admin_connections: 0, total_connections: 0 };
@@ -16,18 +19,59 @@ export function sumStats(all: ConnectionStats[]): ConnectionStats {
   return total;
 }
 
+/** This node's connections, as the connection manager keeps them. */
+export interface LocalConnections {
+  getConnectionCount(): ConnectionStats;
+  /** Connections of one user here, both endpoints. */
+  countOf(userId: number): number;
+  /** Connections per user here, both endpoints. */
+  perUser(): ReadonlyMap<number, number>;
+  /** Users on the user endpoint here. */
+  readerIds(): Iterable<number>;
+}
+
+function reportOf(local: LocalConnections): NodeReport {
+  return { stats: local.getConnectionCount(), users: Object.fromEntries(local.perUser()), readers: [...local.readerIds()] };
+}
+
+/** What this node knows of the others, from their last reports. */
+interface Peers {
+  stats: Record<string, ConnectionStats>;
+  /** Connections per user over the other nodes. */
+  connections: Map<number, number>;
+  /** Users on the other nodes' user endpoint. */
+  readers: Set<number>;
+  /** Users of reports without reader ids (nodes of an older version): counted as they report. */
+  uncountedUsers: number;
+}
+
+function peersFrom(nodes: Record<string, NodeReport>, self: string): Peers {
+  const peers: Peers = { stats: {}, connections: new Map(), readers: new Set(), uncountedUsers: 0 };
+  for (const [id, report] of Object.entries(nodes)) {
+    if (id === self) continue;
+    peers.stats[id] = report.stats;
+    for (const [user, count] of Object.entries(report.users ?? {})) peers.connections.set(Number(user), (peers.connections.get(Number(user)) ?? 0) + count);
+    if (report.readers === undefined) peers.uncountedUsers += report.stats.total_users;
+    else for (const user of report.readers) peers.readers.add(user);
+  }
+  return peers;
+}
+
 /**
- * This node's presence in the cluster: it reports its connection figures through the
- * broker with a TTL, and answers cluster-wide statistics from every live node's report.
+ * This node's presence in the cluster: it reports its connections (figures, connections per
+ * user, users on the user endpoint) through the broker with a TTL, and answers cluster-wide
+ * statistics and per-user connection counts from every live node's report. A node that dies
+ * without a word stops counting once its report is `NODE_TTL_MS` old.
  */
 export class NodePresence {
   readonly #nodeId: string;
   readonly #broker: Broker;
-  readonly #local: () => ConnectionStats;
+  readonly #local: LocalConnections;
   #timer: NodeJS.Timeout | undefined;
-  #peers: { at: number; nodes: Promise<Record<string, ConnectionStats>> } | undefined;
+  #pending: NodeJS.Timeout | undefined;
+  #peers: { at: number; peers: Promise<Peers> } | undefined;
 
-  constructor(nodeId: string, broker: Broker, local: () => ConnectionStats) {
+  constructor(nodeId: string, broker: Broker, local: LocalConnections) {
     this.#nodeId = nodeId;
     this.#broker = broker;
     this.#local = local;
@@ -42,22 +86,52 @@ export class NodePresence {
   /** Stops reporting and removes this node from the cluster's figures at once. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#pending);
     this.#timer = undefined;
     await this.#broker.forgetNode(this.#nodeId).catch(() => undefined);
   }
 
-  async statsByNode(): Promise<Record<string, ConnectionStats>> {
-    if (!this.#peers || Date.now() - this.#peers.at > PEERS_MAX_AGE_MS) {
-      this.#peers = { at: Date.now(), nodes: this.#broker.nodes().catch(() => ({})) };
-    }
-    return { ...(await this.#peers.nodes), [this.#nodeId]: this.#local() };
+  /** This node's connections changed: the others learn it within `REPORT_DELAY_MS`. */
+  changed(): void {
+    if (this.#pending !== undefined || this.#timer === undefined) return;
+    this.#pending = setTimeout(() => {
+      this.#pending = undefined;
+      void this.#report();
+    }, REPORT_DELAY_MS);
+    this.#pending.unref();
   }
 
+  async statsByNode(): Promise<Record<string, ConnectionStats>> {
+    return { ...(await this.#peersNow()).stats, [this.#nodeId]: this.#local.getConnectionCount() };
+  }
+
+  /** Cluster-wide figures: connections summed, users counted once however many nodes they are on. */
   async stats(): Promise<ConnectionStats> {
-    return sumStats(Object.values(await this.statsByNode()));
+    const peers = await this.#peersNow();
+    const total = sumStats([...Object.values(peers.stats), this.#local.getConnectionCount()]);
+    let users = peers.readers.size + peers.uncountedUsers;
+    for (const user of this.#local.readerIds()) if (!peers.readers.has(user)) users++;
+    return { ...total, total_users: users };
+  }
+
+  /** A user's connections over the cluster (both endpoints): this node's now, the others' as last reported. */
+  async connectionsOf(userId: number): Promise<number> {
+    const peers = await this.#peersNow();
+    return this.#local.countOf(userId) + (peers.connections.get(userId) ?? 0);
+  }
+
+  #peersNow(): Promise<Peers> {
+    if (!this.#peers || Date.now() - this.#peers.at > PEERS_MAX_AGE_MS) {
+      const peers = this.#broker.nodes().then(
+        (nodes) => peersFrom(nodes, this.#nodeId),
+        () => peersFrom({}, this.#nodeId),
+      );
+      this.#peers = { at: Date.now(), peers };
+    }
+    return this.#peers.peers;
   }
 
   #report(): Promise<void> {
-    return this.#broker.reportNode(this.#nodeId, this.#local(), NODE_TTL_MS).catch(() => undefined);
+    return this.#broker.reportNode(this.#nodeId, reportOf(this.#local), NODE_TTL_MS).catch(() => undefined);
   }
 }

@@ -226,3 +226,35 @@ describe('the end of delivery', () => {
     expect(sink.out).toEqual(['connected']);
   });
 });
+
+describe('replay backpressure', () => {
+  it('waits for the sink to drain before the next stored row, and stops if the session ends meanwhile', async () => {
+    const source = new MemorySource().add('broadcast', 1, 4);
+    const gate: { release?: () => void } = {};
+    const releaseGate = () => gate.release?.();
+    class SlowSink extends ArraySink {
+      drained(): Promise<void> | undefined {
+        if (this.out.filter((line) => line.startsWith('stored')).length !== 2) return undefined;
+        return new Promise((resolve) => (gate.release = resolve));
+      }
+    }
+    const sink = new SlowSink();
+    const delivery = new Delivery<string, LiveMeta>(STREAMS, source, sink);
+    const opened = delivery.open(opening('broadcast@0', { 'user:7': { head: 0, pruned: 0 }, broadcast: { head: 4, pruned: 0 } }));
+    await vi.waitFor(() => expect(gate.release).toBeDefined());
+    expect(sink.out).toEqual(['connected', 'stored broadcast@1', 'stored broadcast@2']);
+    releaseGate();
+    await opened;
+    expect(sink.out.slice(3)).toEqual(['stored broadcast@3', 'stored broadcast@4', 'resumed 4']);
+
+    const stopping = new SlowSink();
+    const stopped = new Delivery<string, LiveMeta>(STREAMS, source, stopping);
+    gate.release = undefined;
+    const ended = stopped.open(opening('broadcast@0', { 'user:7': { head: 0, pruned: 0 }, broadcast: { head: 4, pruned: 0 } }));
+    await vi.waitFor(() => expect(gate.release).toBeDefined());
+    stopped.stop();
+    releaseGate();
+    await ended;
+    expect(stopping.out).toEqual(['connected', 'stored broadcast@1', 'stored broadcast@2']);
+  });
+});

@@ -29,6 +29,11 @@ export interface DeliverySink<T, M extends LiveMeta> {
   ephemeral(item: T, meta: M): void;
   /** A store read failed: delivery has stopped, the session cannot keep its promise. */
   failed(error: unknown): void;
+  /**
+   * Backpressure for the replay: a promise when the transport holds too much unsent (the
+   * replay waits for it before the next stored row), undefined when it may go on.
+   */
+  drained?(): Promise<void> | undefined;
 }
 
 const REPLAY_BATCH = 500;
@@ -65,7 +70,7 @@ export class Delivery<T, M extends LiveMeta = LiveMeta> {
   }
 
   /**
-   * Opens the session: `since` errors, `connected`, the in-flight snapshot, `resync_required`
+   * Opens the session: `connected`, `since` errors, the in-flight snapshot, `resync_required`
    * for streams older than retention, the replay of what was missed, then `resumed`.
    * Call it once the connection receives live messages (they wait meanwhile).
    */
@@ -149,6 +154,11 @@ export class Delivery<T, M extends LiveMeta = LiveMeta> {
         this.#positions.set(stream, row.seq);
         this.#sink.stored(row);
         count++;
+        const wait = this.#sink.drained?.();
+        if (wait !== undefined) {
+          await wait;
+          if (this.#phase !== 'replaying') return count;
+        }
       }
       if (rows.length < REPLAY_BATCH) return count;
     }

@@ -34,7 +34,7 @@ describe('since', () => {
 
   it('is malformed: one ERR_INVALID_SINCE, then every stream from its head', () => {
     const plan = planOpening(USER, opening('nonsense'));
-    expect(types(plan.messages)).toEqual(['error', 'connected']);
+    expect(types(plan.messages)).toEqual(['connected', 'error']);
     expect(errors(plan.messages)[0]).toMatchObject({ code: ErrorCode.INVALID_SINCE, message: expect.stringContaining('<stream>@<offset>') });
     expect(Object.fromEntries(plan.positions)).toEqual({ 'user:7': 3, broadcast: 5 });
   });
@@ -61,10 +61,10 @@ describe('since', () => {
 });
 
 describe('opening messages', () => {
-  it('come in order: since errors, connected, the progress snapshot, resync_required', () => {
+  it('come in order: connected (always first), since errors, the progress snapshot, resync_required', () => {
     const tick: TranscodeProgressMessage = { type: 'transcode_progress', video_id: 1, status: 'processing', progress: 40, message: 'x', snapshot: true, timestamp: 't' };
     const plan = planOpening(USER, opening('broadcast@99,user:7@0', { snapshot: [tick], heads: { ...HEADS, 'user:7': { head: 3, pruned: 2 } } }));
-    expect(types(plan.messages)).toEqual(['error', 'connected', 'transcode_progress', 'resync_required']);
+    expect(types(plan.messages)).toEqual(['connected', 'error', 'transcode_progress', 'resync_required']);
   });
 
   it('greet a user with the specification fields and Herald’s', () => {

@@ -38,7 +38,7 @@ export interface Opening {
 export interface OpeningPlan {
   /** Where each stream starts: the client's position, or the head. */
   positions: Map<string, number>;
-  /** What goes out before the replay: `since` errors, `connected`, the snapshot, `resync_required`. */
+  /** What goes out before the replay: `connected`, `since` errors, the snapshot, `resync_required`. */
   messages: ServerMessage[];
 }
 
@@ -81,8 +81,10 @@ export function planOpening(streams: readonly StreamName[], opening: Opening): O
     } else positions.set(stream, asked);
   }
   const at = Object.fromEntries(positions);
-  const messages: ServerMessage[] = problems.map((problem) => errorMessage(ErrorCode.INVALID_SINCE, problem));
-  messages.push(greetingMessage(opening.greeting, at), ...opening.snapshot);
+  // `connected` is always the first frame; the `since` problems follow it.
+  const messages: ServerMessage[] = [greetingMessage(opening.greeting, at)];
+  for (const problem of problems) messages.push(errorMessage(ErrorCode.INVALID_SINCE, problem));
+  messages.push(...opening.snapshot);
   if (resync.length > 0) {
     messages.push(resyncRequiredMessage(resync, 'positions are older than the retention window; fetch the inbox over HTTP', at));
   }

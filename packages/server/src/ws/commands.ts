@@ -26,16 +26,21 @@ export interface CommandPeer {
   reply(message: ServerMessage): void;
   replyText(text: string): void;
   close(code: number, reason: string): void;
+  /** Closes once every command accepted before is answered (a rate-limit close drops none of them). */
+  closeWhenAnswered(code: number, reason: string): void;
   stats(): Promise<ConnectionStats>;
   markRead(ids: number[] | 'all'): Promise<void>;
   /** In-band refresh: verifies a new token for this connection (answers `token_refreshed` or an error). */
   reauthenticate(token: string): Promise<void>;
 }
 
-/** One inbound frame: rate-limited, text only, then a command (never a crash or a silent close). */
-export function handleFrame(peer: CommandPeer, bucket: TokenBucket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+/**
+ * One inbound frame: rate-limited, text only, then a command (never a crash or a silent close).
+ * Returns the pending answer of a command answered later (`get_stats`, `mark_read`).
+ */
+export function handleFrame(peer: CommandPeer, bucket: TokenBucket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): Promise<void> | undefined {
   if (!bucket.take()) {
-    peer.close(CloseCode.RATE_LIMITED, 'too many messages; slow down');
+    peer.closeWhenAnswered(CloseCode.RATE_LIMITED, 'too many messages; slow down');
     return;
   }
   if (isBinary) {
@@ -43,11 +48,11 @@ export function handleFrame(peer: CommandPeer, bucket: TokenBucket, data: Buffer
     return;
   }
   const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
-  handleCommand(peer, text);
+  return handleCommand(peer, text);
 }
 
 /** Answers one text command: `ping`, `get_stats`, `mark_read`, `mark_all_read`, `auth`. */
-export function handleCommand(peer: CommandPeer, text: string): void {
+export function handleCommand(peer: CommandPeer, text: string): Promise<void> | undefined {
   const parsed = parseClientMessage(text);
   if (!parsed.ok) {
     peer.reply(errorMessage(parsed.code, parsed.error));
@@ -59,16 +64,15 @@ export function handleCommand(peer: CommandPeer, text: string): void {
       peer.replyText(PONG);
       return;
     case 'get_stats':
-      void peer.stats().then((stats) => peer.reply(statsMessage(stats)));
-      return;
+      return peer.stats().then(
+        (stats) => peer.reply(statsMessage(stats)),
+        () => peer.reply(errorMessage(ErrorCode.UNAVAILABLE, 'statistics unavailable; try again')),
+      );
     case 'mark_read':
-      void peer.markRead(command.ids);
-      return;
+      return peer.markRead(command.ids);
     case 'mark_all_read':
-      void peer.markRead('all');
-      return;
+      return peer.markRead('all');
     case 'auth':
-      void peer.reauthenticate(command.token);
-      return;
+      return peer.reauthenticate(command.token);
   }
 }

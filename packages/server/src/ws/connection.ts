@@ -5,7 +5,7 @@ import { wireText, type WireMeta } from '../notifications/index.js';
 import type { StoredNotification } from '../store/index.js';
 import { ProgressCoalescer } from './coalesce.js';
 import { TokenBucket, handleFrame, type CommandPeer } from './commands.js';
-import { FrameWriter, type Payload } from './frames.js';
+import { FrameWriter, whenDrained, type Payload } from './frames.js';
 
 /** Lifecycle of one WebSocket connection: delivery's phases while open, then closing and closed. */
 export type ConnectionState = Exclude<DeliveryPhase, 'stopped'> | 'closing' | 'closed';
@@ -30,6 +30,8 @@ const FORCE_CLOSE_MS = 5000;
 /** The `token_expiring` hint goes out this long before expiry (at most half the token's remaining life). */
 export const EXPIRY_HINT_MS = 30_000;
 const MIN_HINT_LEAD_MS = 2000;
+/** A replay that cannot write for this long (the client stopped reading) ends as a slow consumer. */
+export const REPLAY_STALL_MS = 30_000;
 export const CONNECTION = Symbol('herald.connection');
 
 let nextId = 1;
@@ -61,6 +63,12 @@ export class Connection implements CommandPeer {
   #hintTimer: NodeJS.Timeout | undefined;
   /** The code the server closed with, if it started the close (a peer that never answers ends as 1006). */
   #closeCode: number | undefined;
+  /** Inbound frames held until `connected` is sent (commands are answered after it); null once it is. */
+  #early: Array<{ data: Buffer | ArrayBuffer | Buffer[]; isBinary: boolean }> | null = [];
+  /** Answers still due to commands already accepted: a rate-limit close waits for them. */
+  readonly #answering = new Set<Promise<void>>();
+  /** A rate-limit close is pending: no more frames are accepted. */
+  #refusing = false;
 
   constructor(
     ws: WebSocket,
@@ -128,7 +136,10 @@ export class Connection implements CommandPeer {
 
   /** Starts the session (see `Delivery.open`): the opening messages, the replay, then live. */
   start(opening: Opening): Promise<void> {
-    return this.#delivery.open(opening);
+    // `open` sends the opening messages (`connected` first) before its first await.
+    const opened = this.#delivery.open(opening);
+    this.#answerEarly();
+    return opened;
   }
 
   /** Delivers one broker payload (already encoded and framed once for every socket of the node). */
@@ -155,6 +166,18 @@ export class Connection implements CommandPeer {
     }
     this.#writer.write(data);
     this.#host.onSent(type);
+  }
+
+  /**
+   * Replay backpressure: past half the send buffer, a promise that settles once the socket
+   * drained below it; a client that reads nothing for `REPLAY_STALL_MS` is closed with 4010.
+   */
+  replayDrained(): Promise<void> | undefined {
+    const waiting = whenDrained(this.#ws, this.#limits.sendBufferBytes / 2, REPLAY_STALL_MS);
+    if (waiting === undefined) return undefined;
+    return waiting.then((drained) => {
+      if (!drained) this.close(CloseCode.SLOW_CONSUMER, 'replay stalled: the client stopped reading; reconnect and resume');
+    });
   }
 
   /** Sends a message outside the stream machinery (stats, errors). */
@@ -223,10 +246,36 @@ export class Connection implements CommandPeer {
     this.#host.onClosed(this, this.#closeCode ?? code);
   }
 
-  /** One inbound frame (see `commands.ts`). */
+  /** One inbound frame (see `commands.ts`); held until `connected` is sent. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     this.alive = true;
-    handleFrame(this, this.#bucket, data, isBinary);
+    const early = this.#early;
+    if (early === null) this.#handle(data, isBinary);
+    else if (early.length <= this.#limits.maxMessagesPerSecond) early.push({ data, isBinary });
+    // Beyond that, the held frames already exceed the rate: handling them closes with 4008.
+  }
+
+  /** Closes with `code` once every command accepted so far is answered; later frames are ignored. */
+  closeWhenAnswered(code: number, reason: string): void {
+    if (this.#refusing) return;
+    this.#refusing = true;
+    void Promise.allSettled([...this.#answering]).then(() => this.close(code, reason));
+  }
+
+  #handle(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (this.#refusing || this.#lifecycle !== 'open') return;
+    const answer = handleFrame(this, this.#bucket, data, isBinary);
+    if (answer === undefined) return;
+    this.#answering.add(answer);
+    const settled = (): void => void this.#answering.delete(answer);
+    answer.then(settled, settled);
+  }
+
+  /** `connected` is out: the commands that arrived before it are handled now, in order. */
+  #answerEarly(): void {
+    const early = this.#early ?? [];
+    this.#early = null;
+    for (const { data, isBinary } of early) this.#handle(data, isBinary);
   }
 }
 
@@ -256,6 +305,10 @@ class SessionSink implements DeliverySink<Payload, WireMeta> {
 
   failed(): void {
     this.#conn.close(CloseCode.INTERNAL_ERROR, 'replay failed; reconnect and resume');
+  }
+
+  drained(): Promise<void> | undefined {
+    return this.#conn.replayDrained();
   }
 }
 

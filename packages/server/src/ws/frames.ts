@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import type { WebSocket } from 'ws';
@@ -125,4 +126,73 @@ export class FrameWriter {
     for (const frame of held) socket.write(frame);
     socket.uncork();
   }
+}
+
+/** How often a wait for drain re-checks `bufferedAmount` when no socket event tells it. */
+const DRAIN_RECHECK_MS = 25;
+
+/**
+ * Resolves once the socket holds at most `belowBytes` unsent (true), or false when `timeoutMs`
+ * passes first; undefined when it already does (the caller goes on without awaiting). Waits for
+ * the TCP socket's `drain` (or its close), re-checking on a short timer for what `ws` queues itself.
+ */
+export function whenDrained(ws: WebSocket, belowBytes: number, timeoutMs: number): Promise<boolean> | undefined {
+  if (ws.bufferedAmount <= belowBytes || ws.readyState !== ws.OPEN) return undefined;
+  const socket = rawSocket(ws);
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const check = (): void => {
+      clearTimeout(timer);
+      if (ws.bufferedAmount <= belowBytes || ws.readyState !== ws.OPEN) return done(true);
+      if (Date.now() >= deadline) return done(false);
+      timer = setTimeout(check, DRAIN_RECHECK_MS);
+    };
+    const done = (drained: boolean): void => {
+      clearTimeout(timer);
+      socket?.off('drain', check);
+      ws.off('close', check);
+      resolve(drained);
+    };
+    socket?.on('drain', check);
+    ws.on('close', check);
+    timer = setTimeout(check, DRAIN_RECHECK_MS);
+  });
+}
+
+/** Longest close reason a close frame holds (RFC 6455: 125 bytes of payload, 2 of them the code). */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+type ReceiverError = Error & { code?: string };
+
+/** The close code `ws` attached to a receiver error (its `status-code` symbol), or a protocol error. */
+function statusOf(error: ReceiverError): number {
+  const key = Object.getOwnPropertySymbols(error).find((symbol) => symbol.description === 'status-code');
+  const code = key === undefined ? undefined : (error as unknown as Record<symbol, unknown>)[key];
+  return typeof code === 'number' ? code : 1002;
+}
+
+function closeReason(error: ReceiverError, maxPayloadBytes: number): string {
+  const text =
+    error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || error.code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
+      ? `message too big: the limit is ${maxPayloadBytes} bytes (WS_MAX_PAYLOAD_BYTES)`
+      : error.code === 'WS_ERR_INVALID_UTF8'
+        ? 'text frame is not valid UTF-8'
+        : error.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS'
+          ? 'message in too many fragments'
+          : `protocol error: ${error.message}`;
+  return Buffer.from(text).subarray(0, MAX_CLOSE_REASON_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+/**
+ * `ws` closes a socket whose frame it refuses (too big: 1009, bad UTF-8: 1007, framing: 1002)
+ * with an empty reason; this closes it first, with the same code and a reason naming the
+ * problem. Capability checked: without `ws`'s receiver, the close keeps `ws`'s empty reason.
+ */
+export function explainRefusedFrames(ws: WebSocket, maxPayloadBytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: unknown })._receiver;
+  if (!(receiver instanceof EventEmitter)) return;
+  receiver.prependListener('error', (error: ReceiverError) => {
+    if (ws.readyState === ws.OPEN) ws.close(statusOf(error), closeReason(error, maxPayloadBytes));
+  });
 }

@@ -3,13 +3,14 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, errorMessage, streamsFor, type ConnectionStats } from '@herald/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { TokenError, type AuthService } from '../auth/index.js';
+import { TokenError, sessionDeadlineMs, type AuthService } from '../auth/index.js';
 import type { Config } from '../config.js';
 import { originCheck, type OriginCheck } from '../http/origin.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationService } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { explainRefusedFrames } from './frames.js';
 import type { ConnectionManager } from './manager.js';
 
 export const WS_USER_PATH = '/api/v1/ws';
@@ -46,6 +47,8 @@ export interface GatewayDeps {
   log: Logger;
   nodeId: string;
   stats(): Promise<ConnectionStats>;
+  /** A user's connections over the cluster (the per-user limit counts them all). */
+  connectionsOf(userId: number): Promise<number>;
 }
 
 /** Extracts the token: `?token=` (specification) or `Sec-WebSocket-Protocol: bearer, <token>`. */
@@ -123,6 +126,7 @@ export class WebSocketGateway implements ConnectionHost {
       if (socket.destroyed) return;
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', onWsError);
+        explainRefusedFrames(ws, this.#deps.config.maxPayloadBytes);
         if ('reason' in result) {
           this.#deps.metrics.closes.inc({ code: result.code });
           ws.close(result.code, result.reason);
@@ -149,7 +153,7 @@ export class WebSocketGateway implements ConnectionHost {
   }
 
   async #admit(req: IncomingMessage, endpoint: Endpoint, query: URLSearchParams, ip: string): Promise<Admission | Refusal> {
-    const { config, auth, metrics, manager } = this.#deps;
+    const { config, auth, metrics } = this.#deps;
     if (!this.#originAllowed(req)) {
       metrics.authFailures.inc({ reason: 'origin' });
       return { code: CloseCode.FORBIDDEN, reason: 'origin not allowed' };
@@ -171,11 +175,11 @@ export class WebSocketGateway implements ConnectionHost {
       metrics.authFailures.inc({ reason: 'not_admin' });
       return { code: CloseCode.FORBIDDEN, reason: 'admin only' };
     }
-    if (manager.countOf(user.id) >= config.maxConnectionsPerUser) {
+    if ((await this.#deps.connectionsOf(user.id)) >= config.maxConnectionsPerUser) {
       return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
     }
     const wireId = auth.identities.platform ? principal.publicId : user.id;
-    return { endpoint, userId: user.id, wireId, username: user.username, userIsAdmin: user.is_admin, expiresAt: claims.exp * 1000, since: query.get('since') };
+    return { endpoint, userId: user.id, wireId, username: user.username, userIsAdmin: user.is_admin, expiresAt: sessionDeadlineMs(claims.exp), since: query.get('since') };
   }
 
   async #open(ws: WebSocket, admission: Admission): Promise<void> {
@@ -248,7 +252,7 @@ export class WebSocketGateway implements ConnectionHost {
       return;
     }
     if (!principal.user.is_admin) conn.demote();
-    conn.extend(principal.claims.exp * 1000);
+    conn.extend(sessionDeadlineMs(principal.claims.exp));
   }
 
   onSent(type: string): void {

@@ -21,6 +21,7 @@ export class ConnectionManager {
   /** Connections per user over both endpoints, and user-endpoint connections in all: O(1) limits and stats. */
   readonly #perUser = new Map<number, number>();
   #userConnections = 0;
+  readonly #changed: Array<() => void> = [];
   readonly #broker: Broker;
   readonly #log: Logger;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -45,6 +46,7 @@ export class ConnectionManager {
       this.#userConnections++;
     }
     this.#perUser.set(conn.userId, (this.#perUser.get(conn.userId) ?? 0) + 1);
+    this.#notifyChanged();
     const subscribing: Promise<void>[] = [];
     for (const stream of conn.streams) {
       let readers = this.#byStream.get(stream);
@@ -74,6 +76,7 @@ export class ConnectionManager {
     const remaining = (this.#perUser.get(conn.userId) ?? 1) - 1;
     if (remaining <= 0) this.#perUser.delete(conn.userId);
     else this.#perUser.set(conn.userId, remaining);
+    this.#notifyChanged();
     for (const stream of conn.streams) {
       const readers = this.#byStream.get(stream);
       if (!readers) continue;
@@ -111,6 +114,25 @@ export class ConnectionManager {
   /** How many connections one user has on this node (both endpoints). */
   countOf(userId: number): number {
     return this.#perUser.get(userId) ?? 0;
+  }
+
+  /** Connections per user on this node (both endpoints). */
+  perUser(): ReadonlyMap<number, number> {
+    return this.#perUser;
+  }
+
+  /** Users connected to the user endpoint on this node. */
+  readerIds(): Iterable<number> {
+    return this.#users.keys();
+  }
+
+  /** Calls `listener` after every connect and disconnect (the cluster's presence reports them). */
+  onChanged(listener: () => void): void {
+    this.#changed.push(listener);
+  }
+
+  #notifyChanged(): void {
+    for (const listener of this.#changed) listener();
   }
 
   /** Open connections of one user on this node (both endpoints). */
