@@ -4,6 +4,13 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { makeTestVideo } from '@herald/transcode/make-test-video';
 
+/** A progress message in English, from its structured fields (the `message` is Chinese by specification). */
+function progressWords(m: Record<string, unknown>): string {
+  const step = typeof m.format === 'string' ? `${m.format} (${String(m.step)}/${String(m.steps)})` : typeof m.steps === 'number' ? `probing the source (${m.steps} presets)` : '';
+  const skipped = Array.isArray(m.skipped) && m.skipped.length > 0 ? `skipped: ${m.skipped.join(', ')}, source is ${String(m.source_width)}×${String(m.source_height)}` : '';
+  return [step, skipped].filter(Boolean).join(' · ');
+}
+
 /**
  * Signs in to a running Herald (POST /api/v1/auth/login) and returns an access token; the
  * account must be an administrator, since the demo uploads a video.
@@ -35,7 +42,7 @@ export async function runDemo(baseUrl: string, token: string, print: (line: stri
   const done = new Promise<void>((resolve, reject) => {
     ws.on('message', (data) => {
       const m = JSON.parse(String(data)) as Record<string, unknown>;
-      if (m.type === 'transcode_progress') print(`  ${String(m.status).padEnd(10)} ${String(m.progress).padStart(3)}%  ${String(m.message)}`);
+      if (m.type === 'transcode_progress') print(`  ${String(m.status).padEnd(10)} ${String(m.progress).padStart(3)}%  ${progressWords(m)}`);
       if (m.type === 'transcode_complete') print(`✅ ${String(m.format_type)}: ${(Number(m.file_size) / 1024).toFixed(0)} KiB`);
       if (m.type === 'transcode_progress' && m.status === 'completed') resolve();
       if (m.type === 'transcode_failed') reject(new Error(String(m.error)));
