@@ -37,7 +37,7 @@ describe('herald CLI', () => {
     const claims = await new TokenService(env.JWT_SECRET, 900, 900).verifyAccess(stdout.trim());
     expect(claims).toMatchObject({ userId: 1, isAdmin: true });
     expect(claims.exp - Date.now() / 1000).toBeLessThanOrEqual(300);
-  });
+  }, 60_000);
 
   it('stops with one clear line naming a bad variable or argument', async () => {
     const badPort = await herald(['serve'], { PORT: 'abc' });
@@ -46,7 +46,7 @@ describe('herald CLI', () => {
     const unknownUser = await herald(['token', 'nobody']);
     expect(unknownUser.stderr.trim()).toBe('herald: configuration error: username: no user "nobody"');
     expect((await herald(['frobnicate'])).code).toBe(2);
-  });
+  }, 60_000);
 });
 
 describe('herald CLI usage', () => {
