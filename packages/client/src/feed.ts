@@ -18,6 +18,13 @@ export interface TranscodeProgressEntry {
   progress: number;
   message: string;
   timestamp: string;
+  /** Structured progress fields, when the server sends them (see `TranscodeProgressMessage`). */
+  format?: string;
+  step?: number;
+  steps?: number;
+  skipped?: string[];
+  source_width?: number;
+  source_height?: number;
 }
 
 export interface FeedSnapshot {
@@ -80,7 +87,9 @@ export class NotificationFeed {
 
   #progress(m: TranscodeProgressEntry | TranscodeProgressMessage): void {
     const map = new Map(this.#snapshot.transcodeProgress);
-    map.set(m.video_id, { video_id: m.video_id, job_id: m.job_id, status: m.status, progress: m.progress, message: m.message, timestamp: m.timestamp });
+    const { format, step, steps, skipped, source_width, source_height } = m;
+    const detail = Object.fromEntries(Object.entries({ format, step, steps, skipped, source_width, source_height }).filter(([, v]) => v !== undefined));
+    map.set(m.video_id, { video_id: m.video_id, job_id: m.job_id, status: m.status, progress: m.progress, message: m.message, timestamp: m.timestamp, ...detail });
     this.#set({ ...this.#snapshot, transcodeProgress: map });
   }
 

@@ -61,3 +61,12 @@ describe('shared constants and guards', () => {
     expect(isServerMessage('transcode_progress', 'transcode_progress')).toBe(false);
   });
 });
+
+describe('transcode_progress structured fields', () => {
+  it('carries format, step, steps and skipped beside the Chinese message, and checks them when present', () => {
+    const message = transcodeProgressMessage({ video_id: 3, status: 'processing', progress: 40, message: '正在转码 720p (1/2)', format: '720p', step: 1, steps: 2, skipped: ['1080p'], source_width: 1280, source_height: 720 });
+    expect(parseServerMessage(JSON.stringify(message))).toEqual({ ok: true, value: message });
+    expect(parseServerMessage(JSON.stringify({ ...message, step: '1' }))).toMatchObject({ ok: false, error: 'transcode_progress.step is missing or invalid' });
+    expect(parseServerMessage(JSON.stringify({ ...message, skipped: '1080p' }))).toMatchObject({ ok: false, error: 'transcode_progress.skipped is missing or invalid' });
+  });
+});

@@ -76,6 +76,20 @@ export interface TranscodeProgressMessage extends Base {
   job_id?: string;
   /** True when sent as part of the in-flight snapshot on (re)connect. */
   snapshot?: boolean;
+  /**
+   * Structured fields, so that clients can say the same as the Chinese `message` in their own
+   * language. The preset being worked on, as shown to people (`720p`, `AV1 480p`).
+   */
+  format?: string;
+  /** 1-based index of `format` among the presets the job produces (0 while the source is probed). */
+  step?: number;
+  /** How many presets the job produces. */
+  steps?: number;
+  /** Presets not produced because they are above the source's resolution (e.g. `['1080p']`). */
+  skipped?: string[];
+  /** The source's frame size, sent with `skipped`. */
+  source_width?: number;
+  source_height?: number;
 }
 
 export interface TranscodeCompleteMessage extends Base, Partial<Persisted> {

@@ -81,6 +81,20 @@ const REQUIRED: Record<string, Record<string, (v: unknown) => boolean>> = {
   [MessageType.TOKEN_EXPIRING]: { expires_in: isInt },
 };
 
+const isNonNegInt = (v: unknown) => isInt(v) && (v as number) >= 0;
+
+/** Fields a known type may carry; when present they must be well formed. */
+const OPTIONAL: Record<string, Record<string, (v: unknown) => boolean>> = {
+  [MessageType.TRANSCODE_PROGRESS]: {
+    format: isStr,
+    step: isNonNegInt,
+    steps: isNonNegInt,
+    skipped: (v) => Array.isArray(v) && v.every(isStr),
+    source_width: isNonNegInt,
+    source_height: isNonNegInt,
+  },
+};
+
 /**
  * Parses one server frame. Unknown message types are accepted as-is (servers may add
  * types); known types must carry their required fields.
@@ -106,6 +120,7 @@ function missingField(data: Record<string, unknown>): string | undefined {
   const required = REQUIRED[String(data.type)];
   if (!required) return undefined;
   for (const [field, check] of Object.entries(required)) if (!check(data[field])) return field;
+  for (const [field, check] of Object.entries(OPTIONAL[String(data.type)] ?? {})) if (data[field] !== undefined && !check(data[field])) return field;
   return undefined;
 }
 

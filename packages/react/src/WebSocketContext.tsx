@@ -42,11 +42,25 @@ export interface ToastTexts {
   system: (m: SystemMessage) => { message: string; description?: string };
 }
 
-export const defaultToastTexts: ToastTexts = {
-  completed: (m) => ({ message: `转码完成: ${m.title}`, description: `格式: ${m.format_type}` }),
-  failed: (m) => ({ message: `转码失败: ${m.title}`, description: m.error }),
-  system: (m) => ({ message: '系统消息', description: m.message }),
+/** The languages of the components' built-in texts; `zh` (the specification's) is the default. */
+export type HeraldLocale = 'zh' | 'en';
+
+/** The built-in toast texts per locale. */
+export const toastTextsByLocale: Record<HeraldLocale, ToastTexts> = {
+  zh: {
+    completed: (m) => ({ message: `转码完成: ${m.title}`, description: `格式: ${m.format_type}` }),
+    failed: (m) => ({ message: `转码失败: ${m.title}`, description: m.error }),
+    system: (m) => ({ message: '系统消息', description: m.message }),
+  },
+  en: {
+    completed: (m) => ({ message: `Transcode complete: ${m.title}`, description: `Format: ${m.format_type}` }),
+    failed: (m) => ({ message: `Transcode failed: ${m.title}`, description: m.error }),
+    system: (m) => ({ message: 'System message', description: m.message }),
+  },
 };
+
+/** The specification's (Chinese) toast texts: `toastTextsByLocale.zh`. */
+export const defaultToastTexts: ToastTexts = toastTextsByLocale.zh;
 
 export interface WebSocketProviderProps extends ConnectionOptions {
   children?: ReactNode;
@@ -67,6 +81,8 @@ export interface WebSocketProviderProps extends ConnectionOptions {
   /** Show toasts through `notify` (default `true`). */
   toasts?: boolean;
   toastTexts?: Partial<ToastTexts>;
+  /** Language of the built-in toast texts (default `'zh'`, as in the specification); `toastTexts` overrides them. */
+  locale?: HeraldLocale;
   /** How many recent notifications to keep (default 50). */
   notificationLimit?: number;
   onError?: (error: HeraldClientError) => void;
@@ -94,13 +110,13 @@ const emptyFeed = (): FeedSnapshot => EMPTY_FEED;
  * </WebSocketProvider>
  */
 export function WebSocketProvider(props: WebSocketProviderProps): ReactNode {
-  const { children, client: external, isAdmin = 'auto', registry, notify, toasts = true, toastTexts, notificationLimit, onError, options: grouped, ...flat } = props;
+  const { children, client: external, isAdmin = 'auto', registry, notify, toasts = true, toastTexts, locale = 'zh', notificationLimit, onError, options: grouped, ...flat } = props;
   const options: ConnectionOptions = { ...grouped, ...flat };
-  const latest = useRef({ toasts, toastTexts, onError, notify });
-  latest.current = { toasts, toastTexts, onError, notify };
+  const latest = useRef({ toasts, toastTexts, locale, onError, notify });
+  latest.current = { toasts, toastTexts, locale, onError, notify };
 
   const attachToasts = useCallback((client: HeraldClient) => {
-    const texts = (): ToastTexts => ({ ...defaultToastTexts, ...latest.current.toastTexts });
+    const texts = (): ToastTexts => ({ ...(toastTextsByLocale[latest.current.locale] ?? defaultToastTexts), ...latest.current.toastTexts });
     const show = (level: Level, content: { message: string; description?: string }): void => {
       if (latest.current.toasts) latest.current.notify?.(level, content);
     };

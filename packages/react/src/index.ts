@@ -4,6 +4,8 @@ export {
   useWebSocketContext,
   useOptionalWebSocketContext,
   defaultToastTexts,
+  toastTextsByLocale,
+  type HeraldLocale,
   type Notifier,
   type ToastTexts,
   type WebSocketContextValue,

@@ -152,6 +152,24 @@ describe('NotificationBadge', () => {
     await screen.findByText('连接失败');
   });
 
+  it('speaks English with locale="en", toasts too, and labels still win', async () => {
+    render(
+      <WebSocketProvider url={server.url} token="good" WebSocket={WS} onlineSource={null} locale="en">
+        <NotificationBadge locale="en" />
+        <NotificationBadge locale="en" labels={{ connected: 'Online' }} />
+        <TranscodeStatus videoId={8} locale="en" fetchStatus={async () => ({ status: 'queued', progress: 0 })} />
+      </WebSocketProvider>,
+    );
+    await screen.findByText('Connected');
+    await screen.findByText('Online');
+    const conn = await server.connection(0);
+    conn.send({ type: 'transcode_progress', video_id: 8, status: 'processing', progress: 20, message: '正在转码 480p (1/1)', format: '480p', step: 1, steps: 1, skipped: ['720p'], source_width: 320, source_height: 240 });
+    await screen.findByText('Transcoding: 480p (1/1) · skipped: 720p, source is 320×240');
+    conn.send({ type: 'system_message', message: 'maintenance at noon', level: 'info', id: 1, stream: 'broadcast', offset: 1 });
+    await rtlWaitFor(() => expect(document.body.textContent).toContain('System message'));
+    expect(document.body.textContent).not.toMatch(/[\u4e00-\u9fff]/);
+  });
+
   it('takes labels for other languages', async () => {
     render(
       <WebSocketProvider url={server.url} token="good" WebSocket={WS} onlineSource={null}>

@@ -6,7 +6,7 @@ import { loggerOptions } from './logging.js';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.js';
 import { createCore, storeLocation, type Core } from './core.js';
 
-const USAGE = `Usage: herald <command>
+const USAGE = `Usage: herald <command> [options]
 
   serve                                   run the server (HTTP + WebSocket)
   user add <username> --password <pw> [--admin]
@@ -15,11 +15,72 @@ const USAGE = `Usage: herald <command>
   token <username> [--ttl 15m]            print an access token
   worker                                  run transcode jobs from the BullMQ queue (needs REDIS_URL,
                                           HERALD_URL and HERALD_SERVICE_KEY)
-  demo [--url http://localhost:8000] [--user admin]
-                                          upload and transcode a generated test video on a running server
-  help
+  demo [--url URL] [--user admin] --password <pw>
+                                          sign in to a running server, upload and transcode a test video
+  help [command]
 
-Configuration comes from environment variables; see README.md.`;
+Every command answers --help (-h). Configuration comes from environment variables; see README.md.`;
+
+/** Per-command usage, printed by `herald <command> --help`. */
+const COMMAND_USAGE: Record<string, string> = {
+  serve: `Usage: herald serve
+
+Runs the server (HTTP API, WebSocket endpoints, console). On an empty store it creates the
+administrator "admin" and prints its password once (set HERALD_ADMIN_PASSWORD to choose it).
+Configuration comes from environment variables (PORT, HOST, DATA_DIR, DATABASE_URL, REDIS_URL, …);
+see README.md.`,
+  user: `Usage: herald user add <username> --password <pw> [--admin]
+       herald user list
+       herald user passwd <username> [--password <pw>]
+
+Manages the accounts in the local store (DATA_DIR, or DATABASE_URL).
+
+  --password <pw>   the new user's password
+  --admin           make the user an administrator
+
+user passwd reads the new password from stdin when --password is absent, revokes every refresh
+token of the user and ends their sessions (with REDIS_URL, their open sockets close at once with
+4001 "password changed").`,
+  token: `Usage: herald token <username> [--ttl 15m]
+
+Prints an access token for <username>, signed with the store's secret (DATA_DIR or JWT_SECRET).
+
+  --ttl <duration>  lifetime, e.g. 90s, 15m, 2h (default 15m)`,
+  worker: `Usage: herald worker
+
+Runs transcode jobs from the BullMQ queue. Needs REDIS_URL, HERALD_URL (a node's base URL)
+and HERALD_SERVICE_KEY; see docs/cluster.md.`,
+  demo: `Usage: herald demo [--url URL] [--user NAME] --password PW
+
+Signs in to a running Herald over HTTP (POST /api/v1/auth/login), makes a 20 s test video with
+ffmpeg, uploads it and transcodes it, printing the progress the admin WebSocket pushes. It reads
+and writes no local data directory.
+
+  --url <url>        the server's base URL (default http://localhost:$PORT, PORT defaulting to 8000)
+  --user <name>      an administrator's username (default $HERALD_USER, else admin)
+  --password <pw>    that administrator's password (default $HERALD_PASSWORD)
+  --seconds <n>      length of the test video (default 20)`,
+};
+
+/** A mistake on the command line: one line on stderr, exit status 2. */
+class UsageError extends Error {}
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/**
+ * Parses a command's arguments strictly; `--help`/`-h` is accepted by every command. Unknown
+ * options and missing values become a UsageError naming the option and pointing to --help.
+ */
+function parse<O extends Options>(command: string, args: string[], options: O) {
+  try {
+    return parseArgs({ args, allowPositionals: true, strict: true, options: { ...options, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    const option = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
+    const what = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown option '${option}'` : code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? `option '${option}' needs a value` : message.split('. ')[0];
+    throw new UsageError(`herald ${command}: ${what} (see herald ${command} --help)`);
+  }
+}
 
 async function logger(config: Config, role: string) {
   const { default: pino } = await import('pino');
@@ -96,64 +157,89 @@ async function worker(config: Config): Promise<void> {
   process.once('SIGINT', () => void stop());
 }
 
+/** `herald demo`: signs in over HTTP, so it needs nothing local: no DATA_DIR, no secret. */
+async function demo(args: string[]): Promise<number> {
+  const { values } = parse('demo', args, { url: { type: 'string' }, user: { type: 'string' }, password: { type: 'string' }, seconds: { type: 'string', default: '20' } });
+  const seconds = Number(values.seconds);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 600) throw new UsageError(`herald demo: --seconds must be an integer from 1 to 600, got "${values.seconds}"`);
+  const url = (values.url ?? `http://localhost:${process.env.PORT?.trim() || 8000}`).replace(/\/+$/, '');
+  const username = values.user ?? (process.env.HERALD_USER?.trim() || 'admin');
+  const password = values.password ?? process.env.HERALD_PASSWORD;
+  if (!password) throw new UsageError(`herald demo: --password (or HERALD_PASSWORD) is required: the password of "${username}" on ${url} (see herald demo --help)`);
+  const { login, runDemo } = await import('./demo.js');
+  const token = await login(url, username, password);
+  await runDemo(url, token, (line) => process.stdout.write(line + '\n'), seconds);
+  return 0;
+}
+
+async function user(args: string[]): Promise<number> {
+  if (args[0] === 'passwd') return (await import('./cli-passwd.js')).userPasswd(loadConfig(), args.slice(1));
+  const { positionals, values } = parse('user', args, { password: { type: 'string' }, admin: { type: 'boolean', default: false } });
+  const config = loadConfig();
+  if (positionals[0] === 'add' && positionals[1]) {
+    if (!values.password) throw new UsageError('herald user add: --password is required (see herald user --help)');
+    const user = await withCore(config, ({ auth }) => auth.createUser(positionals[1], values.password!, values.admin ?? false));
+    process.stdout.write(`created user ${user.username} (id ${user.id}${user.is_admin ? ', admin' : ''})\n`);
+    return 0;
+  }
+  if (positionals[0] === 'list') {
+    const users = await withCore(config, ({ store }) => store.users.list());
+    // On stderr: stdout stays a clean table (empty here) for scripts.
+    if (users.length === 0) process.stderr.write('no users yet; create one with herald user add <username> --password <pw> [--admin]\n');
+    for (const u of users) process.stdout.write(`${u.id}\t${u.username}\t${u.is_admin ? 'admin' : 'user'}\t${u.created_at}\n`);
+    return 0;
+  }
+  throw new UsageError(`herald user: expected "add <username>" or "list" (see herald user --help)`);
+}
+
+async function token(args: string[]): Promise<number> {
+  const { positionals, values } = parse('token', args, { ttl: { type: 'string', default: '15m' } });
+  if (!positionals[0]) throw new UsageError('herald token: <username> is required (see herald token --help)');
+  const ttl = parseDuration(values.ttl ?? '15m', '--ttl');
+  const config = loadConfig();
+  const token = await withCore(config, async ({ store, auth }) => {
+    const user = await store.users.findByUsername(positionals[0]);
+    if (!user) throw new ConfigError('username', `no user "${positionals[0]}"`);
+    return auth.tokens.signAccess(user, ttl);
+  });
+  process.stdout.write(token + '\n');
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  serve: async (args) => {
+    parse('serve', args, {});
+    await serve(loadConfig());
+    return -1;
+  },
+  worker: async (args) => {
+    parse('worker', args, {});
+    await worker(loadConfig());
+    return -1;
+  },
+  user,
+  token,
+  demo,
+};
+
+/** Returns the exit status, or -1 for a command that keeps running (serve, worker). */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === 'help' || command === '--help') {
-    process.stdout.write(USAGE + '\n');
-    return command ? 0 : 1;
+  if (!command) {
+    process.stderr.write(USAGE + '\n');
+    return 1;
   }
-  const config = loadConfig();
-  switch (command) {
-    case 'serve':
-      await serve(config);
-      return -1;
-    case 'user': {
-      if (rest[0] === 'passwd') return (await import('./cli-passwd.js')).userPasswd(config, rest.slice(1));
-      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { password: { type: 'string' }, admin: { type: 'boolean', default: false } } });
-      if (positionals[0] === 'add' && positionals[1]) {
-        if (!values.password) throw new ConfigError('--password', 'is required');
-        const user = await withCore(config, ({ auth }) => auth.createUser(positionals[1], values.password!, values.admin ?? false));
-        process.stdout.write(`created user ${user.username} (id ${user.id}${user.is_admin ? ', admin' : ''})\n`);
-        return 0;
-      }
-      if (positionals[0] === 'list') {
-        const users = await withCore(config, ({ store }) => store.users.list());
-        for (const u of users) process.stdout.write(`${u.id}\t${u.username}\t${u.is_admin ? 'admin' : 'user'}\t${u.created_at}\n`);
-        return 0;
-      }
-      process.stderr.write(USAGE + '\n');
-      return 2;
-    }
-    case 'token': {
-      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { ttl: { type: 'string', default: '15m' } } });
-      if (!positionals[0]) throw new ConfigError('username', 'is required');
-      const ttl = parseDuration(values.ttl ?? '15m', '--ttl');
-      const token = await withCore(config, async ({ store, auth }) => {
-        const user = await store.users.findByUsername(positionals[0]);
-        if (!user) throw new ConfigError('username', `no user "${positionals[0]}"`);
-        return auth.tokens.signAccess(user, ttl);
-      });
-      process.stdout.write(token + '\n');
-      return 0;
-    }
-    case 'worker':
-      await worker(config);
-      return -1;
-    case 'demo': {
-      const { values } = parseArgs({ args: rest, options: { url: { type: 'string', default: `http://localhost:${config.port}` }, user: { type: 'string', default: 'admin' } } });
-      const token = await withCore(config, async ({ store, auth }) => {
-        const user = await store.users.findByUsername(values.user ?? 'admin');
-        if (!user?.is_admin) throw new ConfigError('--user', `"${values.user}" is not an administrator in ${config.databaseUrl ? 'DATABASE_URL' : config.dataDir}`);
-        return auth.tokens.signAccess(user, 600);
-      });
-      const { runDemo } = await import('./demo.js');
-      await runDemo(values.url ?? '', token, (line) => process.stdout.write(line + '\n'));
-      return 0;
-    }
-    default:
-      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
-      return 2;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write((COMMAND_USAGE[rest[0] ?? ''] ?? USAGE) + '\n');
+    return 0;
   }
+  const run = COMMANDS[command];
+  if (!run) throw new UsageError(command.startsWith('-') ? `herald: unknown option '${command}' (see herald --help)` : `herald: unknown command "${command}" (see herald --help)`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(COMMAND_USAGE[command] + '\n');
+    return 0;
+  }
+  return run(rest);
 }
 
 main(process.argv.slice(2)).then(
@@ -161,6 +247,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(error.message + '\n');
+      process.exit(2);
+    }
     if (error instanceof ConfigError) process.stderr.write(`herald: configuration error: ${error.message}\n`);
     else process.stderr.write(`herald: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);

@@ -153,7 +153,7 @@ describe.skipIf(noFfmpeg || noRedis)('BullMQ queue on real Redis', () => {
     const outputDir = join(tmp.dir, 'basic');
     const q = queue(reporter);
     await worker(reporter, outputDir);
-    const j = job(1, { formats: ['h264_480p', 'h264_720p'], user_id: 3 });
+    const j = job(1, { input: clips.hd, formats: ['h264_480p', 'h264_720p'], user_id: 3 });
     await q.enqueue(j);
     await reporter.waitFor(isTerminal(j.job_id), 20_000);
     await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'complete' && e.format_type === 'h264_720p');

@@ -92,7 +92,7 @@ describe.skipIf(noFfmpeg)('transcode engine with real ffmpeg', () => {
     // Real-time reading makes ffmpeg report several ticks per format on any machine.
     const queue = new InProcessQueue({ reporter, outputDir, progressIntervalMs: 50, realtime: true });
     const formats = ['h264_480p', 'h264_720p'];
-    const j = job({ formats, user_id: 9 });
+    const j = job({ input: clips.hd, formats, user_id: 9 });
     await queue.enqueue(j);
     await reporter.waitFor(isTerminal(j.job_id), 30_000);
     await queue.close();
@@ -120,10 +120,40 @@ describe.skipIf(noFfmpeg)('transcode engine with real ffmpeg', () => {
       expect(c.file_size).toBeGreaterThan(1000);
       const out = await probe(c.output_path);
       expect(out.codec).toBe('h264');
-      expect(out.height).toBe(240); // never upscaled
+      expect(out.height).toBe(c.format_type === 'h264_480p' ? 480 : 720);
     }
     expect((await readdir(join(outputDir, String(j.video_id)))).sort()).toEqual(['h264_480p.mp4', 'h264_720p.mp4']);
+    const working = reporter.progressOf(j.job_id).filter((e) => e.message.startsWith('正在转码'));
+    expect(working.map(({ format, step, steps }) => ({ format, step, steps }))).toEqual(
+      expect.arrayContaining([{ format: '480p', step: 1, steps: 2 }, { format: '720p', step: 2, steps: 2 }]),
+    );
   });
+
+  it('skips presets above the source, reports them, and never writes them as copies', async () => {
+    const reporter = new RecordingReporter();
+    const outputDir = join(tmp.dir, 'out-skip');
+    const queue = new InProcessQueue({ reporter, outputDir });
+    const tall = job({ input: clips.hd, formats: ['h264_1080p', 'h264_720p', 'h264_480p'] });
+    const small = job({ formats: ['h264_720p', 'h264_480p'] }); // a 320×240 source
+    await queue.enqueue(tall);
+    await queue.enqueue(small);
+    await reporter.waitFor(isTerminal(tall.job_id), 60_000);
+    await reporter.waitFor(isTerminal(small.job_id), 60_000);
+    await queue.close();
+
+    const formatsOf = (id: string) => reporter.of(id).flatMap((e) => (e.kind === 'complete' ? [e.format_type] : []));
+    expect(formatsOf(tall.job_id)).toEqual(['h264_720p', 'h264_480p']);
+    expect((await readdir(join(outputDir, String(tall.video_id)))).sort()).toEqual(['h264_480p.mp4', 'h264_720p.mp4']);
+    const tallEnd = reporter.progressOf(tall.job_id).at(-1);
+    expect(tallEnd).toMatchObject({ status: 'completed', progress: 100, format: '480p', step: 2, steps: 2, skipped: ['1080p'], source_width: 1280, source_height: 720 });
+    expect(reporter.progressOf(tall.job_id).map((e) => e.message)).toContain('已跳过 1080p:源视频为 1280×720');
+
+    // Every preset is above 240 lines: the lowest is kept (at the source's size), the others skipped.
+    expect(formatsOf(small.job_id)).toEqual(['h264_480p']);
+    expect(await readdir(join(outputDir, String(small.video_id)))).toEqual(['h264_480p.mp4']);
+    expect((await probe(join(outputDir, String(small.video_id), 'h264_480p.mp4'))).height).toBe(240); // never upscaled
+    expect(reporter.progressOf(small.job_id).at(-1)).toMatchObject({ status: 'completed', skipped: ['720p'], source_width: 320, source_height: 240, steps: 1 });
+  }, 90_000);
 
   it('transcodes to AV1 when the build has an AV1 encoder', async (ctx) => {
     if (!(await availablePresets()).includes('av1_480p')) ctx.skip();

@@ -55,7 +55,7 @@ describe.skipIf(noFfmpeg)('in-process queue', () => {
     const reporter = new RecordingReporter();
     const outputDir = join(tmp.dir, 'retry');
     const queue = new InProcessQueue({ reporter, outputDir, realtime: true, backoffMs: 100, attempts: 3, progressIntervalMs: 50 });
-    const j = { ...job(77), formats: ['h264_480p', 'h264_720p'] };
+    const j = { ...job(77), input: clips.hd, formats: ['h264_480p', 'h264_720p'] };
     await queue.enqueue(j);
     // Kill during the second format, as the OOM killer would.
     await reporter.waitFor((e) => e.job_id === j.job_id && e.kind === 'progress' && e.progress > 55);

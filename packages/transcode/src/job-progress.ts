@@ -1,5 +1,5 @@
 import type { TranscodeStatus } from '@herald/protocol';
-import type { TranscodeJob, TranscodeReporter } from './events.js';
+import type { ProgressDetail, TranscodeJob, TranscodeReporter } from './events.js';
 
 export interface JobProgressOptions {
   /** At most one progress tick per this many ms; status changes always go out. Default 500. */
@@ -28,7 +28,7 @@ export class JobProgress {
   #last: number;
   #lastStatus: TranscodeStatus | undefined;
   #lastAt = Number.NEGATIVE_INFINITY;
-  #pending: { progress: number; message: string } | undefined;
+  #pending: { progress: number; message: string; detail?: ProgressDetail } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #chain: Promise<void> = Promise.resolve();
 
@@ -48,27 +48,27 @@ export class JobProgress {
   }
 
   /** A progress tick while the status stays `processing`; may be delayed or merged. */
-  tick(progress: number, message: string): void {
+  tick(progress: number, message: string, detail?: ProgressDetail): void {
     const p = Math.min(99, Math.floor(progress)); // 100 belongs to the `completed` status change
     if (p <= this.#last || (this.#pending !== undefined && p <= this.#pending.progress)) return;
     const wait = this.#lastAt + this.#intervalMs - this.#now();
     if (wait <= 0 && this.#timer === undefined) {
-      this.#send('processing', p, message);
+      this.#send('processing', p, message, detail);
       return;
     }
-    this.#pending = { progress: p, message };
+    this.#pending = { progress: p, message, detail };
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       const pending = this.#pending;
       this.#pending = undefined;
-      if (pending && pending.progress > this.#last) this.#send('processing', pending.progress, pending.message);
+      if (pending && pending.progress > this.#last) this.#send('processing', pending.progress, pending.message, pending.detail);
     }, Math.max(0, wait));
   }
 
   /** A status change (or a milestone such as a finished format): sent now, drops any pending tick. */
-  status(status: TranscodeStatus, progress: number, message: string): Promise<void> {
+  status(status: TranscodeStatus, progress: number, message: string, detail?: ProgressDetail): Promise<void> {
     this.#dropPending();
-    this.#send(status, Math.min(100, Math.floor(progress)), message);
+    this.#send(status, Math.min(100, Math.floor(progress)), message, detail);
     return this.#chain;
   }
 
@@ -88,13 +88,13 @@ export class JobProgress {
     this.#pending = undefined;
   }
 
-  #send(status: TranscodeStatus, progress: number, message: string): void {
+  #send(status: TranscodeStatus, progress: number, message: string, detail: ProgressDetail = {}): void {
     const p = Math.max(this.#last, progress);
     this.#last = p;
     this.#lastStatus = status;
     this.#lastAt = this.#now();
     const { job_id, video_id, user_id } = this.#job;
-    const event = { job_id, video_id, status, progress: p, message, ...(user_id === undefined ? {} : { user_id }) };
+    const event = { job_id, video_id, status, progress: p, message, ...detail, ...(user_id === undefined ? {} : { user_id }) };
     this.#onReported?.(p, status);
     this.#chain = this.#chain.then(async () => {
       try {

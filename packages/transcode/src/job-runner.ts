@@ -42,6 +42,19 @@ export function validateJob(job: TranscodeJob): void {
   if (!Array.isArray(job.formats) || job.formats.length === 0) throw new InvalidJobError('formats must name at least one preset');
 }
 
+/**
+ * Presets above the source's height are skipped: ffmpeg does not upscale, so they would be
+ * copies of a smaller one. When every requested preset is above the source, the lowest one
+ * is kept (encoded at the source's size), so that the job still yields one playable file.
+ * A source whose height is unknown (0) keeps every preset.
+ */
+export function splitBySource<P extends { height: number }>(presets: readonly P[], sourceHeight: number): { presets: P[]; skipped: P[] } {
+  if (!(sourceHeight > 0)) return { presets: [...presets], skipped: [] };
+  let kept = presets.filter((p) => p.height <= sourceHeight);
+  if (kept.length === 0 && presets.length > 0) kept = [presets.reduce((low, p) => (p.height < low.height ? p : low))];
+  return { presets: kept, skipped: presets.filter((p) => !kept.includes(p)) };
+}
+
 function summary(err: unknown, max = 200): string {
   const line = errorSummary(err);
   return line.length > max ? `${line.slice(0, max)}…` : line;
@@ -81,11 +94,20 @@ export class JobRun {
     const { job } = this;
     const { signal } = a;
     validateJob(job);
-    const presets = await resolvePresets(job.formats, this.#opts);
-    const n = presets.length;
-    await this.#progress.status('processing', 0, `正在分析视频 (0/${n})`);
+    const requested = await resolvePresets(job.formats, this.#opts);
+    await this.#progress.status('processing', 0, `正在分析视频 (0/${requested.length})`, { step: 0, steps: requested.length });
     const info = await probe(job.input, this.#opts);
+    const { presets, skipped } = splitBySource(requested, info.height);
+    const n = presets.length;
+    const source = { source_width: info.width, source_height: info.height };
     const results: FormatResult[] = [];
+    if (skipped.length > 0) {
+      const labels = skipped.map((p) => p.label);
+      const detail = { step: 0, steps: n, skipped: labels, ...source };
+      const note = `已跳过 ${labels.join('、')}:源视频为 ${info.width}×${info.height}`;
+      await this.#progress.status('processing', 0, note, detail);
+    }
+    const extra = skipped.length > 0 ? { skipped: skipped.map((p) => p.label), ...source } : {};
     try {
       for (const [k, preset] of presets.entries()) {
         if (signal?.aborted) throw new TranscodeCancelledError();
@@ -95,11 +117,12 @@ export class JobRun {
         const previous = a.completedFormats?.includes(preset.name) ? await this.#existing(preset) : undefined;
         if (previous) {
           results.push({ format: preset.name, ...previous });
-          if (isLast) await this.#progress.status('completed', 100, `已完成${preset.label}转码 ${counter}`);
+          if (isLast) await this.#progress.status('completed', 100, `已完成${preset.label}转码 ${counter}`, { format: preset.label, step: k + 1, steps: n, ...extra });
           continue; // its complete event went out in the earlier attempt
         }
         const message = `正在转码 ${preset.label} ${counter}`;
-        await this.#progress.status('processing', (k / n) * 100, message);
+        const detail = { format: preset.label, step: k + 1, steps: n };
+        await this.#progress.status('processing', (k / n) * 100, message, detail);
         const out = await transcodeFile({
           ...this.#opts,
           input: job.input,
@@ -109,10 +132,10 @@ export class JobRun {
           durationSec: info.duration,
           signal,
           tempTag: job.job_id,
-          onProgress: (f) => this.#progress.tick(((k + f) / n) * 100, message),
+          onProgress: (f) => this.#progress.tick(((k + f) / n) * 100, message, detail),
         });
         results.push({ format: preset.name, ...out });
-        await this.#progress.status(isLast ? 'completed' : 'processing', done, `已完成${preset.label}转码 ${counter}`);
+        await this.#progress.status(isLast ? 'completed' : 'processing', done, `已完成${preset.label}转码 ${counter}`, isLast ? { ...detail, ...extra } : detail);
         await this.#opts.reporter
           .complete({
             job_id: job.job_id,

@@ -16,6 +16,13 @@ describe('hubEvents', () => {
     expect(hubEvents(noOwner)).toEqual([{ type: 'transcode_complete', target: 'admin', video_id: 3, title: 'T', format_type: 'h264_480p', file_size: 10, job_id: 'j1' }]);
   });
 
+  it('carries progress structured fields beside the message', () => {
+    const structured: TranscodeEvent = { ...progress, progress: 50, user_id: undefined, format: '480p', step: 1, steps: 1, skipped: ['720p'], source_width: 320, source_height: 240 };
+    expect(hubEvents(structured)).toEqual([
+      { type: 'transcode_progress', target: 'admin', video_id: 3, status: 'processing', progress: 50, message: 'm', job_id: 'j1', format: '480p', step: 1, steps: 1, skipped: ['720p'], source_width: 320, source_height: 240 },
+    ]);
+  });
+
   it('the in-process publisher calls the host once per receiver, in order', async () => {
     const sent: HubEvent[] = [];
     await inProcessPublisher(async (e) => sent.push(e)).publish(complete);

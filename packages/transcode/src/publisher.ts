@@ -27,15 +27,17 @@ export interface HubEvent {
 
 /**
  * The events Herald sends for one transcode event, with the fields the specification's
- * messages carry (plus `job_id`): to the administrators, and to the uploader (`user_id`)
+ * messages carry (plus `job_id`, and progress's structured fields): to the administrators, and to the uploader (`user_id`)
  * when there is one. Progress keeps `user_id` in its fields; completion and failure do not.
  */
 export function hubEvents(event: TranscodeEvent): HubEvent[] {
   let fields: Record<string, unknown>;
   switch (event.type) {
     case 'transcode_progress': {
-      const { video_id, status, progress, message, job_id, user_id } = event;
-      fields = { video_id, status, progress: Math.max(0, Math.min(100, progress)), message, job_id, ...(user_id === undefined ? {} : { user_id }) };
+      const { video_id, status, progress, message, job_id, user_id, format, step, steps, skipped, source_width, source_height } = event;
+      // The structured fields (format, step, steps, skipped, source size) ride beside the Chinese message.
+      const detail = Object.fromEntries(Object.entries({ format, step, steps, skipped, source_width, source_height }).filter(([, v]) => v !== undefined));
+      fields = { video_id, status, progress: Math.max(0, Math.min(100, progress)), message, job_id, ...detail, ...(user_id === undefined ? {} : { user_id }) };
       break;
     }
     case 'transcode_complete': {

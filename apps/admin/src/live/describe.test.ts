@@ -17,6 +17,9 @@ describe('server messages in the console language', () => {
   it('renders the structured format and step fields when the server sends them', () => {
     expect(progressText({ status: 'processing', progress: 10, format: '1080p', step: 1, steps: 3 }, t('en'))).toBe('Transcoding 1080p (1/3)');
     expect(progressText({ status: 'processing', progress: 10, format: '1080p', step: 1, steps: 3 }, t('zh'))).toBe('转码中 1080p (1/3)');
+    const skipping = { status: 'processing', progress: 0, format: '480p', step: 1, steps: 1, skipped: ['1080p', '720p'], source_width: 640, source_height: 360 };
+    expect(progressText(skipping, t('en'))).toBe('Transcoding 480p (1/1) · skipped: 1080p, 720p, source is 640×360');
+    expect(progressText(skipping, t('zh'))).toBe('转码中 480p (1/1) · 已跳过 1080p, 720p:源视频为 640×360');
   });
 
   it('shows event types and lifecycle events as words, with no English in Chinese', () => {

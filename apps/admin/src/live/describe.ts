@@ -23,6 +23,15 @@ export interface ProgressFields {
   format?: unknown;
   step?: unknown;
   steps?: unknown;
+  skipped?: unknown;
+  source_width?: unknown;
+  source_height?: unknown;
+}
+
+/** "skipped: 1080p, source is 640×360" when the job skipped presets above its source, else ''. */
+export function skippedText(p: ProgressFields, t: Translate): string {
+  if (!Array.isArray(p.skipped) || p.skipped.length === 0) return '';
+  return t('progress.skipped', { formats: p.skipped.join(', '), width: Number(p.source_width), height: Number(p.source_height) });
 }
 
 /**
@@ -32,10 +41,12 @@ export interface ProgressFields {
  */
 export function progressText(p: ProgressFields, t: Translate): string {
   const status = statusLabel(p.status, t);
-  if (typeof p.format === 'string' && typeof p.step === 'number' && typeof p.steps === 'number') {
-    return t('progress.step', { status, format: p.format, step: p.step, steps: p.steps });
-  }
-  return t('progress.percent', { status, percent: Math.round(p.progress) });
+  const skipped = skippedText(p, t);
+  const text =
+    typeof p.format === 'string' && typeof p.step === 'number' && typeof p.steps === 'number'
+      ? t('progress.step', { status, format: p.format, step: p.step, steps: p.steps })
+      : t('progress.percent', { status, percent: Math.round(p.progress) });
+  return skipped ? `${text} · ${skipped}` : text;
 }
 
 /** One line of the live feed, in the console's language; user content (messages, titles) as sent. */

@@ -2,7 +2,7 @@ import type { ReactNode } from 'react';
 import { Progress, Space, Tag, Typography } from 'antd';
 import type { TranscodeStatusInfo } from '@herald/react';
 import { useI18n } from '../i18n/I18n.js';
-import { progressText, statusLabel, type ProgressFields } from '../live/describe.js';
+import { progressText, skippedText, statusLabel, type ProgressFields } from '../live/describe.js';
 
 /** How the videos page renders one job's status (live or polled) from `<TranscodeStatus>`, in the console's language. */
 export function TranscodeProgress({ status }: { status: TranscodeStatusInfo | undefined }): ReactNode {
@@ -13,7 +13,7 @@ export function TranscodeProgress({ status }: { status: TranscodeStatusInfo | un
   return (
     <Space direction="vertical" size={0} style={{ width: '100%' }} data-status={status.status}>
       <Progress percent={Math.round(status.progress)} status={bar} size="small" aria-label={statusLabel(status.status, t)} />
-      <Typography.Text type="secondary">{status.status === 'completed' ? statusLabel(status.status, t) : progressText(status as ProgressFields, t)}</Typography.Text>
+      <Typography.Text type="secondary">{status.status === 'completed' ? [statusLabel(status.status, t), skippedText(status as ProgressFields, t)].filter(Boolean).join(' · ') : progressText(status as ProgressFields, t)}</Typography.Text>
     </Space>
   );
 }

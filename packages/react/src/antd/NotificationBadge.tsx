@@ -1,7 +1,7 @@
 import type { CSSProperties, ReactNode } from 'react';
 import { Badge, Space, Typography } from 'antd';
 import { BellOutlined } from '@ant-design/icons';
-import { useWebSocketContext } from '../WebSocketContext.js';
+import { useWebSocketContext, type HeraldLocale } from '../WebSocketContext.js';
 
 /** Status texts; defaults are the specification's Chinese. */
 export interface NotificationBadgeLabels {
@@ -13,16 +13,19 @@ export interface NotificationBadgeLabels {
   error: string;
 }
 
-export const defaultBadgeLabels: NotificationBadgeLabels = {
-  connected: '已连接',
-  disconnected: '已断开',
-  connecting: '连接中',
-  reconnecting: '重连中',
-  error: '连接失败',
+/** The built-in status texts per locale. */
+export const badgeLabelsByLocale: Record<HeraldLocale, NotificationBadgeLabels> = {
+  zh: { connected: '已连接', disconnected: '已断开', connecting: '连接中', reconnecting: '重连中', error: '连接失败' },
+  en: { connected: 'Connected', disconnected: 'Disconnected', connecting: 'Connecting', reconnecting: 'Reconnecting', error: 'Connection failed' },
 };
 
+/** The specification's (Chinese) status texts. */
+export const defaultBadgeLabels: NotificationBadgeLabels = badgeLabelsByLocale.zh;
+
 export interface NotificationBadgeProps {
-  /** Override some or all status texts, e.g. `{ connected: 'Connected', disconnected: 'Disconnected' }`. */
+  /** Language of the built-in texts: `'zh'` (default, as in the specification) or `'en'`. */
+  locale?: HeraldLocale;
+  /** Override some or all status texts, e.g. `{ connected: 'Online', disconnected: 'Offline' }`; they win over `locale`. */
   labels?: Partial<NotificationBadgeLabels>;
   /** Show the connection state text beside the bell (default `true`). */
   showStatus?: boolean;
@@ -36,11 +39,13 @@ export interface NotificationBadgeProps {
  * Bell with the unread count and the connection state. Must be inside `<WebSocketProvider>`.
  *
  * @example
+ * <NotificationBadge locale="en" />
  * <NotificationBadge labels={{ connected: 'Online', disconnected: 'Offline' }} />
  */
-export function NotificationBadge({ labels, showStatus = true, onClick, className, style }: NotificationBadgeProps): ReactNode {
+export function NotificationBadge({ locale = 'zh', labels, showStatus = true, onClick, className, style }: NotificationBadgeProps): ReactNode {
   const { unreadCount, state, markAsRead, error } = useWebSocketContext();
-  const texts = { ...defaultBadgeLabels, ...labels };
+  const builtIn = badgeLabelsByLocale[locale] ?? badgeLabelsByLocale.zh;
+  const texts = { ...builtIn, ...labels };
   const failed = state === 'closed' && error !== null;
   const text = state === 'open' ? texts.connected : failed ? texts.error : state === 'closed' ? texts.disconnected : texts[state];
   return (

@@ -4,7 +4,7 @@
  * dependencies); the core hooks are re-exported so an app can import everything from here.
  */
 export { WebSocketProvider } from './WebSocketProvider.js';
-export { NotificationBadge, defaultBadgeLabels, type NotificationBadgeLabels, type NotificationBadgeProps } from './NotificationBadge.js';
+export { NotificationBadge, badgeLabelsByLocale, defaultBadgeLabels, type NotificationBadgeLabels, type NotificationBadgeProps } from './NotificationBadge.js';
 export { TranscodeStatus, type TranscodeStatusProps } from './TranscodeStatus.js';
 export {
   useWebSocket,
@@ -12,6 +12,8 @@ export {
   useOptionalWebSocketContext,
   useTranscodeStatus,
   HeraldRegistryProvider,
+  toastTextsByLocale,
+  type HeraldLocale,
   type ToastTexts,
   type TranscodeStatusInfo,
   type UseWebSocketOptions,

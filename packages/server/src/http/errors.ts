@@ -1,6 +1,7 @@
 import { ERROR_HTTP_STATUS, ErrorCode } from '@herald/protocol';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { HeraldError } from '../errors.js';
+import { formatValidation, type AjvError } from './validation.js';
 
 /** The HTTP status of every error code (the table lives in @herald/protocol, shared with @herald/transcode). */
 export const HTTP_STATUS = ERROR_HTTP_STATUS;
@@ -25,7 +26,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply.status(statusCode).send({ error: error.code, message: error.message, statusCode, ...(error.details ? { details: error.details } : {}) });
     }
     if (error.validation) {
-      const message = error.message.replace(/^(body|querystring|params|headers)\//, '$1.');
+      const context = error.validationContext ?? 'body';
+      const schema = (request.routeOptions.schema as Record<string, unknown> | undefined)?.[context];
+      const message = formatValidation(context, error.validation as AjvError[], schema);
       return reply.status(400).send({ error: ErrorCode.VALIDATION, message, statusCode: 400 });
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;

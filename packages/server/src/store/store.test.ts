@@ -68,6 +68,31 @@ describe.each(STORE_TARGETS)('store on $name', (target) => {
     expect((await store.inbox.page(1, { streams, limit: 10, unreadOnly: true })).map((i) => i.payload.message)).toEqual(['c']);
   });
 
+  it("starts a new account's unread count at its creation: earlier broadcasts and admin messages are listed as read", async () => {
+    await store.streams.append('broadcast', 'system_message', { message: 'before alice' });
+    await store.streams.append('admins', 'system_message', { message: 'before the admins' });
+    const alice = await store.users.create('alice', 'hash', false);
+    const boss = await store.users.create('boss', 'hash', true);
+    await store.streams.append('broadcast', 'system_message', { message: 'after' });
+    const aliceStreams = [`user:${alice.id}`, 'broadcast'];
+    const bossStreams = [`user:${boss.id}`, 'admins', 'broadcast'];
+    expect((await store.inbox.unread(alice.id, aliceStreams)).count).toBe(1);
+    expect((await store.inbox.unread(boss.id, bossStreams)).count).toBe(1);
+    expect((await store.inbox.page(alice.id, { streams: aliceStreams, limit: 10 })).map((i) => [i.payload.message, i.read])).toEqual([
+      ['after', false],
+      ['before alice', true],
+    ]);
+    expect((await store.inbox.page(boss.id, { streams: bossStreams, limit: 10, unreadOnly: true })).map((i) => i.payload.message)).toEqual(['after']);
+
+    // Promoted later: the admins stream's past is not counted either; what follows is.
+    await store.streams.append('admins', 'system_message', { message: 'while alice was not an admin' });
+    await store.users.setAdmin(alice.id, true);
+    await store.streams.append('admins', 'system_message', { message: 'for alice too' });
+    const promoted = await store.inbox.page(alice.id, { streams: [`user:${alice.id}`, 'admins', 'broadcast'], limit: 10, unreadOnly: true });
+    expect(promoted.map((i) => i.payload.message)).toEqual(['for alice too', 'after']);
+    expect((await store.inbox.unread(boss.id, bossStreams)).count).toBe(3);
+  });
+
   it('appends once per idempotency key, also under concurrent retries', async () => {
     const results = await Promise.all([1, 2, 3, 4].map(() => store.streams.appendOnce('key-1', 'broadcast', 'system_message', { message: 'x' })));
     expect(new Set(results.map((r) => r.stored.id)).size).toBe(1);

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { ADMIN_STREAM, BROADCAST_STREAM } from '@herald/protocol';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 export interface User {
@@ -46,13 +47,21 @@ export class UserStore {
     this.#db = db;
   }
 
+  /**
+   * Creates a user whose unread count starts now: the shared streams they read (broadcast,
+   * and admins for an administrator) get a read watermark at their current heads, so what
+   * was sent before the account existed is listed as read, never counted as unread.
+   */
   async create(username: string, passwordHash: string, isAdmin: boolean): Promise<User> {
-    const row = await this.#db
-      .insertInto('users')
-      .values({ username, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0, created_at: Date.now() })
-      .returning([...USER_COLUMNS])
-      .executeTakeFirstOrThrow();
-    return toUser(row);
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('users')
+        .values({ username, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0, created_at: Date.now() })
+        .returning([...USER_COLUMNS])
+        .executeTakeFirstOrThrow();
+      await startReadingAtHeads(trx, Number(row.id), isAdmin ? [BROADCAST_STREAM, ADMIN_STREAM] : [BROADCAST_STREAM]);
+      return toUser(row);
+    });
   }
 
   async findById(id: number): Promise<User | undefined> {
@@ -74,12 +83,16 @@ export class UserStore {
     const existing = await this.findBySubject(subject);
     if (existing) return existing;
     try {
-      const row = await this.#db
-        .insertInto('users')
-        .values({ username, password_hash: NO_PASSWORD, is_admin: 0, created_at: Date.now(), source: 'platform', subject })
-        .returning([...USER_COLUMNS])
-        .executeTakeFirstOrThrow();
-      return toUser(row);
+      // Like a new account, a platform user's unread count of broadcasts starts when Herald first sees them.
+      return await this.#db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('users')
+          .values({ username, password_hash: NO_PASSWORD, is_admin: 0, created_at: Date.now(), source: 'platform', subject })
+          .returning([...USER_COLUMNS])
+          .executeTakeFirstOrThrow();
+        await startReadingAtHeads(trx, Number(row.id), [BROADCAST_STREAM]);
+        return toUser(row);
+      });
     } catch (error) {
       const raced = await this.findBySubject(subject);
       if (raced) return raced;
@@ -107,8 +120,14 @@ export class UserStore {
     return rows.map(toUser);
   }
 
+  /** A new administrator's admins stream starts unread at its current head, as a new account's streams do. */
   async setAdmin(id: number, isAdmin: boolean): Promise<User | undefined> {
-    await this.#db.updateTable('users').set({ is_admin: isAdmin ? 1 : 0 }).where('id', '=', id).execute();
+    await this.#db.transaction().execute(async (trx) => {
+      const before = await trx.selectFrom('users').select('is_admin').where('id', '=', id).executeTakeFirst();
+      await trx.updateTable('users').set({ is_admin: isAdmin ? 1 : 0 }).where('id', '=', id).execute();
+      // Promoted (not re-promoted): what the admins stream carried meanwhile was not theirs to read.
+      if (isAdmin && before && Number(before.is_admin) !== 1) await startReadingAtHeads(trx, id, [ADMIN_STREAM], true);
+    });
     return this.findById(id);
   }
 
@@ -159,4 +178,16 @@ export class UserStore {
       return { ok: true, userId: Number(row.user_id), family: row.family } as const;
     });
   }
+}
+
+/** Read watermarks at the streams' heads; an existing one is kept, or with `replace` moved to the head. */
+async function startReadingAtHeads(db: Kysely<Database>, userId: number, streams: string[], replace = false): Promise<void> {
+  const heads = await db.selectFrom('stream_heads').select(['stream', 'last_seq']).where('stream', 'in', streams).execute();
+  const values = heads.filter((h) => Number(h.last_seq) > 0).map((h) => ({ user_id: userId, stream: h.stream, seq: Number(h.last_seq) }));
+  if (values.length === 0) return;
+  await db
+    .insertInto('read_watermarks')
+    .values(values)
+    .onConflict((oc) => (replace ? oc.columns(['user_id', 'stream']).doUpdateSet({ seq: sql<number>`excluded.seq` }) : oc.columns(['user_id', 'stream']).doNothing()))
+    .execute();
 }

@@ -71,13 +71,16 @@ describe.runIf(requireService('ffmpeg', ffmpeg.ok, ffmpeg.why))('videos and tran
     const video = (await upload(readFileSync(clip), 'clip.mp4')).body;
     const started = await json(`/api/v1/videos/${video.id}/transcode`, 'POST', { formats: ['h264_480p', 'h264_720p'] });
     expect(started).toMatchObject({ status: 202, body: { video_id: video.id, formats: ['h264_480p', 'h264_720p'] } });
-    await until(() => socket.of('transcode_complete').filter((m) => m.video_id === video.id).length === 2, 60_000, 'two completions');
+    await until(() => socket.of('transcode_complete').filter((m) => m.video_id === video.id).length === 1, 60_000, 'one completion');
     await until(() => socket.of('transcode_progress').some((m) => m.video_id === video.id && m.status === 'completed'), 5000, 'completed tick');
     const ticks = socket.of('transcode_progress').filter((m) => m.video_id === video.id).map((m) => Number(m.progress));
     expect(ticks).toEqual([...ticks].sort((a, b) => a - b));
     expect(ticks.at(-1)).toBe(100);
     const completes = socket.of('transcode_complete').filter((m) => m.video_id === video.id);
-    expect(completes.map((m) => m.format_type)).toEqual(['h264_480p', 'h264_720p']);
+    // A 320×240 source: 720p is skipped and said so; 480p is the one file (at the source's size).
+    expect(completes.map((m) => m.format_type)).toEqual(['h264_480p']);
+    const last = socket.of('transcode_progress').filter((m) => m.video_id === video.id).at(-1);
+    expect(last).toMatchObject({ status: 'completed', format: '480p', step: 1, steps: 1, skipped: ['720p'], source_width: 320, source_height: 240 });
     expect(completes.every((m) => Number(m.file_size) > 1000 && typeof m.id === 'number')).toBe(true);
     const status = await json(`/api/v1/videos/${video.id}/transcode-status`);
     expect(status.body).toMatchObject({ video_id: video.id, job_id: started.body.job_id, status: 'completed', progress: 100 });

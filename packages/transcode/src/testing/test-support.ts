@@ -137,8 +137,10 @@ export async function makeTempDir(prefix = 'herald-transcode-'): Promise<{ dir: 
 }
 
 /** Test clips, made once per test file: short, small, with audio. */
-export async function makeClips(dir: string): Promise<{ short: string; medium: string; long: string; broken: string; text: string }> {
+export async function makeClips(dir: string): Promise<{ short: string; hd: string; medium: string; long: string; broken: string; text: string }> {
   const short = await makeTestVideo(join(dir, 'short.mp4'), 1, { width: 320, height: 240 });
+  // 720 lines: tall enough for the 480p and 720p presets, which a 240-line source skips.
+  const hd = await makeTestVideo(join(dir, 'hd.mp4'), 1, { width: 1280, height: 720 });
   const medium = await makeTestVideo(join(dir, 'medium.mp4'), 2, { width: 320, height: 240 });
   const long = await makeTestVideo(join(dir, 'long.mp4'), 6, { width: 320, height: 240 });
   // An upload cut off after its header: ffprobe reads it, ffmpeg fails decoding it.
@@ -147,7 +149,7 @@ export async function makeClips(dir: string): Promise<{ short: string; medium: s
   await writeFile(broken, bytes.subarray(0, bytes.indexOf('mdat') + 200));
   const text = join(dir, 'notes.txt');
   await writeFile(text, 'this is not a video\n'.repeat(20));
-  return { short, medium, long, broken, text };
+  return { short, hd, medium, long, broken, text };
 }
 
 let seq = 0;
