@@ -3,6 +3,7 @@ import {
   MessageType,
   type ConnectedMessage,
   type ConnectionStats,
+  type CustomEventMessage,
   type ErrorMessage,
   type Level,
   type NotificationsReadMessage,
@@ -87,4 +88,9 @@ export function notificationsReadMessage(ids: number[] | 'all', unread: { count:
  */
 export function storedMessage(type: string, payload: Readonly<Record<string, unknown>>, at: { id: number; stream: string; offset: number }): StoredMessage {
   return { type, ...payload, id: at.id, stream: at.stream, offset: at.offset };
+}
+
+/** A custom event (`type` matching `CUSTOM_EVENT_TYPE`) with its producer's `data`. */
+export function customEventMessage<D extends Record<string, unknown>>(type: string, data: D, timestamp: string = isoNow()): CustomEventMessage<D> {
+  return { type, data, timestamp };
 }

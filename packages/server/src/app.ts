@@ -21,7 +21,7 @@ import { registerErrorHandling } from './http/errors.js';
 import { corsOptions, originCheck } from './http/origin.js';
 import { guards } from './http/guards.js';
 import { authRoutes } from './http/routes-auth.js';
-import { eventRoutes, publishEvent, type PublishEvent } from './http/routes-events.js';
+import { eventRoutes, publishEvents } from './http/routes-events.js';
 import { notificationRoutes } from './http/routes-notifications.js';
 import { opsRoutes } from './http/routes-ops.js';
 import { serverLogging } from './logging.js';
@@ -93,7 +93,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stats = () => presence.stats();
   const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, stats });
   const revalidation = new UserRevalidation(broker, auth, store.users, manager);
-  const compat = new CompatBridge(broker, notifications, log);
+  const compat = new CompatBridge(broker, notifications, log, (reason) => metrics.ingressRejected.inc({ reason }));
   const shutdown = new Shutdown();
 
   await notifications.start();
@@ -126,10 +126,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
   await app.register(eventRoutes, { notifications, store, guards: routeGuards });
-  // The transcoder is a producer like any other: embedded, it publishes through this node's service.
+  // The transcoder is a producer like any other: embedded, it publishes through the producers' path (checks included).
   const transcoder = await startTranscoder({
     database: storeLocation(config),
-    publisher: inProcessPublisher((event) => publishEvent(notifications, event as PublishEvent)),
+    publisher: inProcessPublisher((event) => publishEvents(notifications, [event], 'transcode')),
     uploadDir: join(config.dataDir, 'uploads'),
     mediaDir: config.mediaDir,
     redisUrl: config.redisUrl,

@@ -60,8 +60,8 @@ describe('POST /api/v1/events', () => {
     const sent = await post(batch);
     expect(sent.status).toBe(202);
     const [tick, aliceTick, complete, failed] = sent.body.events;
-    expect(tick).toEqual({ type: 'transcode_progress', stream: 'admins', stored: false });
-    expect(aliceTick).toEqual({ type: 'transcode_progress', stream: `user:${alice.id}`, stored: false });
+    expect(tick).toEqual({ type: 'transcode_progress', stream: 'admins', stored: false, deliveries: [{ stream: 'admins' }] });
+    expect(aliceTick).toEqual({ type: 'transcode_progress', stream: `user:${alice.id}`, stored: false, deliveries: [{ stream: `user:${alice.id}` }] });
     expect(complete).toMatchObject({ type: 'transcode_complete', stream: 'admins', stored: true, id: expect.any(Number), offset: expect.any(Number) });
     expect(failed).toMatchObject({ type: 'transcode_failed', stream: 'broadcast', stored: true });
 
@@ -78,16 +78,19 @@ describe('POST /api/v1/events', () => {
   it('checks every event before sending any: unknown type, missing field, bad target, unknown user, oversized batch', async () => {
     const before = adminSocket.received.length;
     const ok = { type: 'system_message', target: 'admin', message: 'must not arrive' };
-    expect(await post([ok, { type: 'custom_thing', target: 'admin' }])).toMatchObject({
+    expect(await post([ok, { type: 'Custom Thing', target: 'admin' }])).toMatchObject({
       status: 400,
-      body: { error: 'ERR_VALIDATION', message: 'events[1]: type must be one of transcode_progress, transcode_complete, transcode_failed, system_message' },
+      body: { error: 'ERR_VALIDATION', message: expect.stringContaining('events[1]: type must be one of transcode_progress, transcode_complete, transcode_failed, system_message or a custom type matching') },
     });
+    expect(await post([ok, { type: 'stats', target: 'admin' }])).toMatchObject({ status: 400, body: { message: expect.stringContaining('events[1]: type must be') } });
     const missing = await post([ok, { type: 'transcode_complete', target: 'admin', video_id: 1, title: 't', format_type: 'x' }]);
     expect(missing).toMatchObject({ status: 400, body: { error: 'ERR_VALIDATION', message: expect.stringContaining('events[1]: (transcode_complete) /file_size') } });
-    expect(await post([ok, { ...ok, target: 'nobody' }])).toMatchObject({ status: 400, body: { message: 'events[1]: target must be "admin", "all" or a user id' } });
+    expect(await post([ok, { ...ok, target: 'nobody' }])).toMatchObject({ status: 400, body: { message: 'events[1]: target must be "admin", "all", a user id or a list of 1 to 1000 user ids' } });
+    expect((await post([ok, { ...ok, target: ['0123'] }])).status).toBe(400);
+    expect((await post([ok, { ...ok, target: [] }])).status).toBe(400);
     expect((await post([ok, { ...ok, target: 'users' }])).status).toBe(400);
     expect((await post({ type: 'transcode_progress', target: 'admin', video_id: 1, status: 'processing', progress: 101, message: '' })).status).toBe(400);
-    expect(await post([ok, { ...ok, target: 999_999 }])).toMatchObject({ status: 404, body: { error: 'ERR_NOT_FOUND' } });
+    expect(await post([ok, { ...ok, target: 999_999 }])).toMatchObject({ status: 404, body: { error: 'ERR_NOT_FOUND', details: { unknown_user_ids: [999_999] } } });
     expect((await post(Array.from({ length: 501 }, () => ok))).status).toBe(400);
     expect((await post([])).status).toBe(400);
     await sleep(200);

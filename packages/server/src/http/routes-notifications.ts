@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { streamsFor, type Level } from '@herald/protocol';
-import { notFound, unavailable } from '../errors.js';
-import { wireObject, type NotificationService, type Target } from '../notifications/index.js';
+import { MessageType, streamsFor } from '@herald/protocol';
+import { parseEvent, wireObject, type EventResult, type NotificationService } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
+import { onceFor } from './idempotency.js';
+import { notFound } from '../errors.js';
 import { bearer, errorResponses, InboxPage, PublishAccepted, PublishBody, UnreadBody } from './schemas.js';
 
 export interface NotificationRouteDeps {
@@ -14,6 +15,12 @@ export interface NotificationRouteDeps {
 }
 
 const MAX_PAGE = 100;
+
+/** `{ids, stream, offset}` of the one system message a request sent. */
+function systemMessageAnswer([result]: EventResult[]) {
+  const [delivery] = result.deliveries;
+  return { ids: [delivery.id!], stream: delivery.stream, offset: delivery.offset! };
+}
 
 export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards }) => {
   app.post(
@@ -30,18 +37,12 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       },
     },
     async (request, reply) => {
-      const target: Target = request.body.target ?? 'all';
-      if (typeof target === 'number') {
-        // The store being unreachable is a 503 like a failed write, not a 500: nothing was sent.
-        const user = await store.users.findById(target).catch(() => {
-          throw unavailable('notification store unavailable; nothing was sent');
-        });
-        if (!user) throw notFound(`user ${target}`);
-      }
-      const key = request.headers['idempotency-key'];
-      const { stored, replayed } = await notifications.notifySystemMessage(request.body.message, (request.body.level ?? 'info') as Level, target, key);
+      // The specification's notify_system_message, through the producers' path (same checks, same idempotency).
+      const { message, level, target } = request.body;
+      const event = parseEvent({ type: MessageType.SYSTEM_MESSAGE, message, level, target: target ?? 'all' }, 'body');
+      const { answer, replayed } = await notifications.publishEvents([event], systemMessageAnswer, onceFor(request, 'POST /api/v1/notifications'));
       if (replayed) reply.header('idempotent-replayed', 'true');
-      return reply.status(202).send({ ids: stored.map((s) => s.id), stream: stored[0].stream, offset: stored[0].seq });
+      return reply.status(202).send(answer);
     },
   );
 
