@@ -106,6 +106,9 @@ describe('POST /api/v1/events', () => {
     const op = doc.paths['/api/v1/events'].post;
     expect(op.tags).toEqual(['events']);
     expect(op.description).toContain('transcode_progress');
+    expect(op.description).toContain('custom type');
+    expect(JSON.stringify(op.requestBody)).toContain('persist');
+    expect(op.parameters.map((p: { name: string }) => p.name)).toContain('idempotency-key');
     expect(Object.keys(op.responses)).toContain('202');
   });
 
@@ -146,6 +149,8 @@ describe('POST /api/v1/events', () => {
     const items = (await inbox(alice.token)).items;
     expect(items.find((i: { id: number }) => i.id === stored.id)).toMatchObject({ type: 'order.shipped', data: { order: 42 }, read: false });
     expect(items.some((i: { type: string }) => i.type === 'chat:typing')).toBe(false);
+    const filtered = await (await fetch(`${herald.url}/api/v1/notifications?type=order.shipped`, { headers: { authorization: `Bearer ${alice.token}` } })).json();
+    expect(filtered.items.map((i: { type: string }) => i.type)).toEqual(['order.shipped']);
   });
 
   it('refuses a custom event with a stray field, data that is not an object or over 8 KiB, naming the field', async () => {

@@ -58,7 +58,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
           cursor: Type.Optional(Type.Integer({ minimum: 1 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
           unread: Type.Optional(Type.Boolean()),
-          type: Type.Optional(Type.String({ maxLength: 200, pattern: '^[a-z_]+(,[a-z_]+)*$' })),
+          type: Type.Optional(Type.String({ maxLength: 2000, pattern: '^[a-z][a-z0-9_.:-]*(,[a-z][a-z0-9_.:-]*)*$', description: 'comma list of types, custom ones included' })),
           level: Type.Optional(Type.String({ maxLength: 40, pattern: '^(info|success|warning|error)(,(info|success|warning|error))*$' })),
         }),
         response: {
