@@ -18,6 +18,8 @@ import type { Config } from './config.js';
 import { createCore, storeLocation } from './core.js';
 import { registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
+import { HeraldError } from './errors.js';
+import { ErrorCode } from '@herald/protocol';
 import { corsOptions, originCheck } from './http/origin.js';
 import { guards } from './http/guards.js';
 import { authRoutes } from './http/routes-auth.js';
@@ -129,7 +131,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // The transcoder is a producer like any other: embedded, it publishes through the producers' path (checks included).
   const transcoder = await startTranscoder({
     database: storeLocation(config),
-    publisher: inProcessPublisher((event) => publishEvents(notifications, [event], 'transcode')),
+    publisher: inProcessPublisher((event) =>
+      publishEvents(notifications, [event], 'transcode').catch((error: unknown) => {
+        // The uploader was deleted since: the administrators' copy went first, this one has no reader.
+        if (error instanceof HeraldError && error.code === ErrorCode.NOT_FOUND) return log.warn({ video_id: event.video_id, target: event.target }, 'transcode event for an unknown user dropped');
+        throw error;
+      }),
+    ),
     uploadDir: join(config.dataDir, 'uploads'),
     mediaDir: config.mediaDir,
     redisUrl: config.redisUrl,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpPublisher } from '@herald/transcode';
 import { openSocket, sleep, startHerald, until, type TestHerald, type TestSocket } from '@herald/testing/herald';
 
 const SERVICE_KEY = 'events-service-key-0123456789';
@@ -215,5 +216,11 @@ describe('POST /api/v1/events', () => {
     await sleep(200);
     expect(adminSocket.of('system_message').filter((m) => m.message === 'once only')).toHaveLength(1);
     expect(adminSocket.of('system_message').filter((m) => m.message === 'something else')).toHaveLength(0);
+  });
+
+  it("still reaches the admins from an external transcoder whose uploader no longer exists", async () => {
+    const publisher = new HttpPublisher({ url: herald.url, serviceKey: SERVICE_KEY, attempts: 1 });
+    await publisher.publish({ type: 'transcode_complete', job_id: 'gone-1', video_id: 66, title: 'Orphan', format_type: 'h264_480p', file_size: 1, user_id: 999_999 });
+    expect(await adminSocket.waitFor((m) => m.type === 'transcode_complete' && m.job_id === 'gone-1')).toMatchObject({ video_id: 66, stream: 'admins' });
   });
 });
