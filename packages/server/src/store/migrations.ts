@@ -91,7 +91,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       async up(db: Kysely<any>) {
         await db.schema
           .createTable('idempotent_requests')
-          .addColumn('scope', 'varchar(80)', (c) => c.notNull())
+          .addColumn('scope', 'varchar(255)', (c) => c.notNull())
           .addColumn('key', 'varchar(200)', (c) => c.notNull())
           .addColumn('body_hash', 'varchar(64)', (c) => c.notNull())
           .addColumn('answer', 'text', (c) => c.notNull())
