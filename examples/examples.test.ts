@@ -4,8 +4,9 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandExists, requireService } from '@herald/testing';
-import { openSocket, startHerald, type TestHerald, type TestSocket } from '@herald/testing/herald';
+import { randomBytes } from 'node:crypto';
+import { TEST_REDIS_URL, commandExists, redisReachable, requireService } from '@herald/testing';
+import { openSocket, startHerald, until, type TestHerald, type TestSocket } from '@herald/testing/herald';
 
 const run = promisify(execFile);
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -70,6 +71,62 @@ describe.runIf(hasPython)('examples/python', () => {
     );
     expect(failure?.stderr).toContain('HERALD_SERVICE_KEY is not set');
   });
+
+  it('publishes a custom event to a list of users with publish_event', async () => {
+    const viewer = await herald.user('py-viewer');
+    const socket = openSocket(`${herald.wsUrl}/api/v1/ws?token=${viewer.token}`);
+    await socket.waitFor((m) => m.type === 'resumed');
+    const script = `from herald_producer import publish_event\nprint(publish_event("order.shipped", {"order": 42}, target=["${viewer.id}"]))`;
+    await run('python3', ['-c', script], { cwd, env: env() });
+    expect(await socket.waitFor((m) => m.type === 'order.shipped')).toMatchObject({ data: { order: 42 }, stream: `user:${viewer.id}` });
+    socket.close();
+  });
+});
+
+const redisState = await redisReachable();
+const hasRedis = hasPython && requireService('Redis', redisState.ok, redisState.why);
+// redis-py is optional: where it is not installed (as on this project's build machines, without
+// PyPI) the example falls back to its standard-library PUBLISH; its redis-py path is skipped, also under CI.
+const hasRedisPy = hasPython && (await run('python3', ['-c', 'import redis']).then(() => true, () => false));
+if (hasPython && !hasRedisPy) console.warn('skipping the redis-py run of examples/python/redis_producer.py: the redis package is not importable (pip install redis)');
+
+describe.runIf(hasRedis)('examples/python/redis_producer.py, Herald in cluster mode', () => {
+  const prefix = `ex${randomBytes(4).toString('hex')}:`;
+  let clustered: TestHerald;
+  let boss: TestSocket;
+  let viewer: TestSocket;
+  let viewerId: number;
+
+  beforeAll(async () => {
+    clustered = await startHerald({ REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix });
+    const admin = await clustered.user('boss', { admin: true });
+    const user = await clustered.user('viewer');
+    viewerId = user.id;
+    boss = openSocket(`${clustered.wsUrl}/api/v1/ws/admin?token=${admin.token}`);
+    viewer = openSocket(`${clustered.wsUrl}/api/v1/ws?token=${user.token}`);
+    await Promise.all([boss.waitFor((m) => m.type === 'resumed'), viewer.waitFor((m) => m.type === 'resumed')]);
+  });
+  afterAll(async () => {
+    boss?.close();
+    viewer?.close();
+    await clustered?.stop();
+  });
+
+  const redisEnv = (requireRedisPy: boolean) => ({ ...process.env, REDIS_URL: TEST_REDIS_URL, HERALD_REDIS_PREFIX: prefix, HERALD_REQUIRE_REDIS_PY: requireRedisPy ? '1' : '0', PYTHONDONTWRITEBYTECODE: '1' });
+
+  async function runExample(requireRedisPy: boolean, videoTag: number) {
+    const before = boss.of('transcode_progress').length;
+    const { stdout } = await run('python3', ['redis_producer.py', String(viewerId)], { cwd: `${HERE}python`, env: redisEnv(requireRedisPy) });
+    expect(Number(stdout.trim())).toBeGreaterThanOrEqual(2);
+    // The specification's payload, verbatim: no status, no message, no target.
+    await until(() => boss.of('transcode_progress').length > before);
+    expect(boss.of('transcode_progress').at(-1)).toMatchObject({ video_id: 123, progress: 45, status: 'processing', message: '' });
+    await until(() => viewer.of('system_message').length >= videoTag);
+    expect(viewer.of('system_message').at(-1)).toMatchObject({ message: '你的视频已发布', level: 'success', stream: `user:${viewerId}` });
+  }
+
+  it('reaches the admins with the specification example and a user with a target (standard-library client)', () => runExample(false, 1));
+  it.runIf(hasRedisPy)('does the same through redis-py', () => runExample(true, 2));
 });
 
 describe('examples/node', () => {
@@ -80,9 +137,11 @@ describe('examples/node', () => {
       ['transcode_progress', false],
       ['transcode_complete', true],
       ['system_message', true],
+      ['video.published', true],
     ]);
     await admin.waitFor((m) => m.type === 'transcode_progress' && m.video_id === 123 && m.progress === 45);
     await admin.waitFor((m) => m.type === 'transcode_complete' && m.video_id === 123 && m.format_type === 'av1');
     await admin.waitFor((m) => m.type === 'system_message' && m.message === '系统将于10分钟后维护' && m.level === 'warning');
+    expect(await admin.waitFor((m) => m.type === 'video.published')).toMatchObject({ data: { video_id: 123, url: '/videos/123' }, stream: 'admins' });
   });
 });

@@ -1,5 +1,5 @@
 // Herald producer for Node backends (Node 18+, no dependencies): the specification's four
-// notification functions over `POST /api/v1/events` with the service key.
+// notification functions, and custom events, over `POST /api/v1/events` with the service key.
 //
 //   HERALD_URL=http://127.0.0.1:8000 HERALD_SERVICE_KEY=... node producer.mjs
 import { randomUUID } from 'node:crypto';
@@ -50,6 +50,8 @@ export function createProducer({ url = process.env.HERALD_URL ?? 'http://127.0.0
     notifyTranscodeFailed: (videoId, title, error, target = 'admin') =>
       publish({ type: 'transcode_failed', target, video_id: videoId, title, error }),
     notifySystemMessage: (message, level = 'info', target = 'all') => publish({ type: 'system_message', target, message, level }),
+    /** A custom event (`order.shipped`): `data` is any JSON object up to 8 KiB; `persist: false` sends it live only. */
+    publishEvent: (type, data, target = 'all', { persist = true } = {}) => publish({ type, target, data, persist }),
   };
 }
 
@@ -59,4 +61,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(JSON.stringify(await herald.notifyTranscodeProgress(123, 'processing', 45, '已完成720p转码')));
   console.log(JSON.stringify(await herald.notifyTranscodeComplete(123, '示例视频', 'av1', 1024000000)));
   console.log(JSON.stringify(await herald.notifySystemMessage('系统将于10分钟后维护', 'warning', 'admin')));
+  console.log(JSON.stringify(await herald.publishEvent('video.published', { video_id: 123, url: '/videos/123' }, 'admin')));
 }

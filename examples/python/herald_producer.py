@@ -35,6 +35,7 @@ __all__ = [
     "notify_transcode_failed",
     "notify_system_message",
     "publish",
+    "publish_event",
 ]
 
 
@@ -145,3 +146,8 @@ def notify_transcode_failed(video_id: int, title: str, error: str, target: Targe
 
 def notify_system_message(message: str, level: str = "info", target: Target = "all") -> Any:
     return publish({"type": "system_message", "target": _target(target), "message": message, "level": level})
+
+
+def publish_event(type: str, data: dict, target: Target = "all", persist: bool = True) -> Any:
+    """A custom event (``order.shipped``): ``data`` is any JSON object of at most 8 KiB; ``persist=False`` sends it live only."""
+    return publish({"type": type, "target": _target(target), "data": data, "persist": persist})

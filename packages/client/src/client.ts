@@ -1,8 +1,11 @@
 import {
   formatSince,
+  isCustomEvent,
+  isCustomEventType,
   parseServerMessage,
   PERSISTED_TYPES,
   type ConnectedMessage,
+  type CustomEventMessage,
   type ErrorMessage,
   type NotificationsReadMessage,
   type ResyncRequiredMessage,
@@ -123,11 +126,25 @@ export class HeraldClient {
 
   /**
    * Listens to a server message type (`'transcode_progress'`, …) or a lifecycle event
-   * (`'message'`, `'state'`, `'disconnect'`, `'failure'`, `'resync'`, `'unread'`).
+   * (`'message'`, `'state'`, `'disconnect'`, `'failure'`, `'resync'`, `'unread'`), or `'event'`:
+   * every custom event a producer published (`{type, data, timestamp, id?, stream?, offset?}`).
    * Returns the unsubscribe function.
    */
   on<K extends keyof ClientEvents>(event: K, listener: (value: ClientEvents[K]) => void): () => void {
     return this.#events.on(event, listener);
+  }
+
+  /**
+   * Listens to the custom events of one type (`'order.shipped'`), typed by their `data`.
+   * Returns the unsubscribe function. `on('event', …)` hears every custom type.
+   *
+   * @example
+   * client.onEvent<{ order: number }>('order.shipped', (e) => toast(`order ${e.data.order} shipped`));
+   */
+  onEvent<D extends Record<string, unknown> = Record<string, unknown>>(type: string, listener: (event: CustomEventMessage<D>) => void): () => void {
+    return this.#events.on('event', (event) => {
+      if (event.type === type) listener(event as CustomEventMessage<D>);
+    });
   }
 
   /** Opens the connection (no-op unless `closed`). */
@@ -201,7 +218,8 @@ export class HeraldClient {
       return;
     }
     const message = parsed.value;
-    if (PERSISTED_TYPES.has(message.type)) {
+    // Stored custom events have a position like the specification's stored types: deduplicated, counted unread.
+    if (PERSISTED_TYPES.has(message.type) || isCustomEventType(message.type)) {
       const { stream, offset, id } = message as { stream?: unknown; offset?: unknown; id?: unknown };
       if (typeof stream === 'string' && typeof offset === 'number') {
         if (!this.#positions.accept(stream, offset, typeof id === 'number' ? id : undefined)) return;
@@ -234,6 +252,7 @@ export class HeraldClient {
     this.#changed();
     this.#events.emit('message', message);
     this.#events.emit(message.type, message as never);
+    if (isCustomEvent(message)) this.#events.emit('event', message);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type {
+  CustomEventMessage,
   SystemMessage,
   TranscodeCompleteMessage,
   TranscodeFailedMessage,
@@ -7,7 +8,7 @@ import type {
 import type { HeraldClient } from './client.js';
 
 /** A notification as kept in the recent list. */
-export type FeedNotification = TranscodeCompleteMessage | TranscodeFailedMessage | SystemMessage;
+export type FeedNotification = TranscodeCompleteMessage | TranscodeFailedMessage | SystemMessage | CustomEventMessage;
 
 /** Latest known transcode state of one video. */
 export interface TranscodeProgressEntry {
@@ -67,6 +68,10 @@ export class NotificationFeed {
         this.#add(m);
       }),
       client.on('system_message', (m) => this.#add(m)),
+      // Stored custom events are notifications like the others; ephemeral ones (no offset) are not kept.
+      client.on('event', (e) => {
+        if (typeof e.offset === 'number') this.#add(e);
+      }),
     ];
   }
 

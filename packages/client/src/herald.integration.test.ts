@@ -44,6 +44,34 @@ describe('HeraldClient against a real Herald', () => {
     expect(received).toEqual(['one', 'two', 'three', 'four']);
   });
 
+  it('delivers custom events as typed events, counts stored ones unread and finds them in the inbox', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-client-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const herald = await node(dataDir);
+    const user = await herald.user('shopper');
+    const client = new HeraldClient({ url: herald.wsUrl, getToken: () => user.token, WebSocket, heartbeatInterval: 0 });
+    cleanups.push(() => client.close());
+    const all: string[] = [];
+    const shipped: number[] = [];
+    client.on('event', (e) => void all.push(e.type));
+    client.onEvent<{ order: number }>('order.shipped', (e) => void shipped.push(e.data.order));
+    await until(() => client.getSnapshot().state === 'open', 5000, 'open');
+    await herald.notifications.publishEvents(
+      [
+        { type: 'order.shipped', target: { users: [String(user.id)] }, fields: { data: { order: 42 } }, persist: true },
+        { type: 'chat:typing', target: { users: [String(user.id)] }, fields: { data: { who: 'bob' } }, persist: false },
+      ],
+      () => undefined,
+    );
+    await until(() => all.length === 2, 5000, 'two custom events');
+    expect(all).toEqual(['order.shipped', 'chat:typing']);
+    expect(shipped).toEqual([42]);
+    expect(client.unreadCount).toBe(1);
+    const inbox = await client.fetchInbox();
+    expect(inbox.items).toEqual([expect.objectContaining({ type: 'order.shipped', data: { order: 42 }, read: false })]);
+    expect(inbox.unread_count).toBe(1);
+  });
+
   it('refreshes its token once on 4001 and then connects', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'herald-client-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));

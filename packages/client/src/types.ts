@@ -1,4 +1,4 @@
-import type { ServerMessage, StreamName, StreamPosition, UnreadState } from '@herald/protocol';
+import type { CustomEventMessage, ServerMessage, StreamName, StreamPosition, UnreadState } from '@herald/protocol';
 import type { HeraldClientError } from './errors.js';
 
 /** Connection states. `reconnecting` means waiting for (or running) a retry after a drop. */
@@ -43,6 +43,8 @@ export interface StateChange {
 export type ClientEvents = { [K in ServerMessage['type']]: Extract<ServerMessage, { type: K }> } & {
   /** Every server message that was not dropped as a duplicate. */
   message: ServerMessage;
+  /** Every custom event (a type a producer made up), stored or ephemeral. */
+  event: CustomEventMessage;
   state: StateChange;
   disconnect: DisconnectEvent;
   failure: HeraldClientError;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  customEventMessage,
   connectedMessage,
   errorMessage,
   notificationsReadMessage,
@@ -12,8 +13,8 @@ import {
   transcodeFailedMessage,
   transcodeProgressMessage,
 } from './builders.js';
-import { PERSISTED_TYPES, TERMINAL_TRANSCODE_STATUSES, type ServerMessage } from './messages.js';
-import { isServerMessage, parseServerMessage } from './validate.js';
+import { PERSISTED_TYPES, TERMINAL_TRANSCODE_STATUSES, isCustomEventType, type ServerMessage } from './messages.js';
+import { isCustomEvent, isServerMessage, parseServerMessage } from './validate.js';
 
 const STATS = { total_users: 1, total_user_connections: 1, total_admin_connections: 0, total_connections: 1 };
 
@@ -59,6 +60,16 @@ describe('shared constants and guards', () => {
     expect(isServerMessage({ type: 'transcode_progress', video_id: 1 }, 'transcode_progress')).toBe(false);
     expect(isServerMessage(systemMessage('x', 'info'), 'transcode_progress')).toBe(false);
     expect(isServerMessage('transcode_progress', 'transcode_progress')).toBe(false);
+  });
+
+  it('tells custom event types from Herald\'s own, and builds and recognises custom events', () => {
+    for (const type of ['order.shipped', 'chat:typing', 'a', 'video-1_ready']) expect(isCustomEventType(type)).toBe(true);
+    for (const type of ['Order', '1abc', 'connected', 'transcode_progress', 'stats', 'a b', `a${'x'.repeat(64)}`]) expect(isCustomEventType(type)).toBe(false);
+    const event = customEventMessage('order.shipped', { order: 42 }, 't');
+    expect(event).toEqual({ type: 'order.shipped', data: { order: 42 }, timestamp: 't' });
+    expect(isCustomEvent(event)).toBe(true);
+    expect(isCustomEvent({ type: 'order.shipped', data: [1] })).toBe(false);
+    expect(isCustomEvent(systemMessage('x', 'info'))).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@ import {
   MessageType,
   type ConnectedMessage,
   type ConnectionStats,
+  type CustomEventMessage,
   type ErrorMessage,
   type Level,
   type NotificationsReadMessage,
@@ -104,4 +105,9 @@ export function tokenRefreshedMessage(expiresAt: number): TokenRefreshedMessage 
 /** The hint before expiry; `expiresAt` is epoch milliseconds. */
 export function tokenExpiringMessage(expiresAt: number): TokenExpiringMessage {
   return { type: MessageType.TOKEN_EXPIRING, expires_in: Math.max(0, Math.round((expiresAt - Date.now()) / 1000)), timestamp: isoNow() };
+}
+
+/** A custom event (`type` matching `CUSTOM_EVENT_TYPE`) with its producer's `data`. */
+export function customEventMessage<D extends Record<string, unknown>>(type: string, data: D, timestamp: string = isoNow()): CustomEventMessage<D> {
+  return { type, data, timestamp };
 }

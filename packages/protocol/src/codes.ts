@@ -108,6 +108,8 @@ export const ErrorCode = {
   TOO_LARGE: 'ERR_TOO_LARGE',
   /** The request body has a content type the route does not accept (HTTP 415). */
   UNSUPPORTED_MEDIA_TYPE: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+  /** An Idempotency-Key reused by the same caller with a different body (HTTP 422). */
+  IDEMPOTENCY_CONFLICT: 'ERR_IDEMPOTENCY_CONFLICT',
   /** @herald/transcode: uploads and the transcode engine (HTTP status mapped in http/errors.ts and the transcode plugin). */
   NOT_A_VIDEO: 'ERR_NOT_A_VIDEO',
   TRANSCODE_UNKNOWN_PRESET: 'ERR_TRANSCODE_UNKNOWN_PRESET',
@@ -145,6 +147,7 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.INTERNAL]: 500,
   [ErrorCode.TOO_LARGE]: 413,
   [ErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [ErrorCode.IDEMPOTENCY_CONFLICT]: 422,
   [ErrorCode.NOT_A_VIDEO]: 422,
   [ErrorCode.TRANSCODE_UNKNOWN_PRESET]: 400,
   [ErrorCode.TRANSCODE_INVALID_JOB]: 400,

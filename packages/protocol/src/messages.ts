@@ -167,6 +167,28 @@ export interface TokenExpiringMessage extends Base {
   expires_in: number;
 }
 
+/** The name a custom event type must have (and not be one of `MessageType`'s). */
+export const CUSTOM_EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
+/** The largest `data` of a custom event, in bytes of its JSON text. */
+export const MAX_EVENT_DATA_BYTES = 8192;
+
+/**
+ * An event of a type a producer made up (`order.shipped`, `chat:typing`): its JSON `data`
+ * as published. Stored ones carry `id`, `stream`, `offset`; ephemeral ones (published with
+ * `"persist": false`) do not, and a slow connection gets only the latest of each type.
+ */
+export interface CustomEventMessage<D extends Record<string, unknown> = Record<string, unknown>> extends Base, Partial<Persisted> {
+  type: string;
+  data: D;
+}
+
+const BUILT_IN_TYPES: ReadonlySet<string> = new Set(Object.values(MessageType));
+
+/** Whether `type` names a custom event type: the pattern, and none of Herald's own message types. */
+export function isCustomEventType(type: string): boolean {
+  return CUSTOM_EVENT_TYPE.test(type) && !BUILT_IN_TYPES.has(type);
+}
+
 export type ServerMessage =
   | ConnectedMessage
   | TranscodeProgressMessage

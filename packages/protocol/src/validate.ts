@@ -1,5 +1,5 @@
 import { ErrorCode } from './codes.js';
-import { LEVELS, MessageType, type ClientMessage, type Level, type ServerMessage } from './messages.js';
+import { LEVELS, MessageType, isCustomEventType, type ClientMessage, type CustomEventMessage, type Level, type ServerMessage } from './messages.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; code: string; error: string };
 
@@ -132,4 +132,9 @@ function missingField(data: Record<string, unknown>): string | undefined {
  */
 export function isServerMessage<T extends ServerMessage['type']>(value: unknown, type: T): value is Extract<ServerMessage, { type: T }> {
   return isRecord(value) && value.type === type && missingField(value) === undefined;
+}
+
+/** Whether an already parsed value is a custom event: a custom type and a `data` object. */
+export function isCustomEvent(value: unknown): value is CustomEventMessage {
+  return isRecord(value) && typeof value.type === 'string' && isCustomEventType(value.type) && isRecord(value.data);
 }

@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useMemo, useRef, useSyncExternalStore, type ReactNode, type SyntheticEvent } from 'react';
-import { isLevel, type Level, type SystemMessage, type TranscodeCompleteMessage, type TranscodeFailedMessage } from '@herald/protocol';
+import { isLevel, type CustomEventMessage, type Level, type SystemMessage, type TranscodeCompleteMessage, type TranscodeFailedMessage } from '@herald/protocol';
 import type {
   ConnectionRegistry,
   ConnectionState,
@@ -86,6 +86,8 @@ export interface WebSocketProviderProps extends ConnectionOptions {
   /** How many recent notifications to keep (default 50). */
   notificationLimit?: number;
   onError?: (error: HeraldClientError) => void;
+  /** Every custom event (a type a producer made up, with its `data`); see also `useHeraldEvent`. */
+  onEvent?: (event: CustomEventMessage) => void;
 }
 
 const WebSocketContext = createContext<WebSocketContextValue | null>(null);
@@ -110,10 +112,10 @@ const emptyFeed = (): FeedSnapshot => EMPTY_FEED;
  * </WebSocketProvider>
  */
 export function WebSocketProvider(props: WebSocketProviderProps): ReactNode {
-  const { children, client: external, isAdmin = 'auto', registry, notify, toasts = true, toastTexts, locale = 'zh', notificationLimit, onError, options: grouped, ...flat } = props;
+  const { children, client: external, isAdmin = 'auto', registry, notify, toasts = true, toastTexts, locale = 'zh', notificationLimit, onError, onEvent, options: grouped, ...flat } = props;
   const options: ConnectionOptions = { ...grouped, ...flat };
-  const latest = useRef({ toasts, toastTexts, locale, onError, notify });
-  latest.current = { toasts, toastTexts, locale, onError, notify };
+  const latest = useRef({ toasts, toastTexts, locale, onError, notify, onEvent });
+  latest.current = { toasts, toastTexts, locale, onError, notify, onEvent };
 
   const attachToasts = useCallback((client: HeraldClient) => {
     const texts = (): ToastTexts => ({ ...(toastTextsByLocale[latest.current.locale] ?? defaultToastTexts), ...latest.current.toastTexts });
@@ -124,6 +126,7 @@ export function WebSocketProvider(props: WebSocketProviderProps): ReactNode {
       client.on('transcode_complete', (m) => show('success', texts().completed(m))),
       client.on('transcode_failed', (m) => show('error', texts().failed(m))),
       client.on('system_message', (m) => show(isLevel(m.level) ? m.level : 'info', texts().system(m))),
+      client.on('event', (e) => latest.current.onEvent?.(e)),
     ];
     return () => offs.forEach((off) => off());
   }, []);

@@ -19,5 +19,6 @@ export {
   type TranscodeStatusState,
 } from './useTranscodeStatus.js';
 export { HeraldRegistryProvider, useRegistry } from './registry-context.js';
+export { useHeraldEvent } from './useHeraldEvent.js';
 export { useClientSnapshot, type ConnectionOptions } from './useManagedClient.js';
 export { ConnectionRegistry, defaultRegistry } from '@herald/client';

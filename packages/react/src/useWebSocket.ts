@@ -1,6 +1,7 @@
 import { useCallback, useRef } from 'react';
 import type {
   ConnectedMessage,
+  CustomEventMessage,
   ServerMessage,
   SystemMessage,
   TranscodeCompleteMessage,
@@ -17,6 +18,8 @@ export interface WebSocketCallbacks {
   onTranscodeComplete?: (message: TranscodeCompleteMessage) => void;
   onTranscodeFailed?: (message: TranscodeFailedMessage) => void;
   onSystemMessage?: (message: SystemMessage) => void;
+  /** Every custom event (a type a producer made up, with its `data`); see also `useHeraldEvent`. */
+  onEvent?: (event: CustomEventMessage) => void;
   /** The server confirmed the connection (also after every reconnect). */
   onConnect?: (message: ConnectedMessage) => void;
   onDisconnect?: (event: DisconnectEvent) => void;
@@ -77,6 +80,7 @@ export function useWebSocket(isAdmin = false, options: UseWebSocketOptions = {})
       c.on('transcode_complete', (m) => callbacks.current.onTranscodeComplete?.(m)),
       c.on('transcode_failed', (m) => callbacks.current.onTranscodeFailed?.(m)),
       c.on('system_message', (m) => callbacks.current.onSystemMessage?.(m)),
+      c.on('event', (e) => callbacks.current.onEvent?.(e)),
       c.on('connected', (m) => callbacks.current.onConnect?.(m)),
       c.on('disconnect', (e) => callbacks.current.onDisconnect?.(e)),
     ];

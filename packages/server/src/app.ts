@@ -18,10 +18,12 @@ import type { Config } from './config.js';
 import { createCore, storeLocation } from './core.js';
 import { registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
+import { HeraldError } from './errors.js';
+import { ErrorCode } from '@herald/protocol';
 import { corsOptions, originCheck } from './http/origin.js';
 import { guards } from './http/guards.js';
 import { authRoutes } from './http/routes-auth.js';
-import { eventRoutes, publishEvent, type PublishEvent } from './http/routes-events.js';
+import { eventRoutes, publishEvents } from './http/routes-events.js';
 import { notificationRoutes } from './http/routes-notifications.js';
 import { opsRoutes } from './http/routes-ops.js';
 import { serverLogging } from './logging.js';
@@ -96,7 +98,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stats = () => presence.stats();
   const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, stats, connectionsOf: (userId) => presence.connectionsOf(userId) });
   const revalidation = new UserRevalidation(broker, auth, store.users, manager);
-  const compat = new CompatBridge(broker, notifications, log);
+  const compat = new CompatBridge(broker, notifications, log, (reason) => metrics.ingressRejected.inc({ reason }));
   const shutdown = new Shutdown();
 
   await notifications.start();
@@ -128,12 +130,25 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onUserChanged: (userId) => revalidation.userChanged(userId),
     onUserRevoked: (userId, reason) => revalidation.userRevoked(userId, reason),
   });
-  await app.register(notificationRoutes, { notifications, store, guards: routeGuards, identities: auth.identities });
+  await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
   await app.register(eventRoutes, { notifications, store, guards: routeGuards });
-  // The transcoder is a producer like any other: embedded, it publishes through this node's service.
+  // The transcoder is a producer like any other: embedded, it publishes through the producers' path (checks included).
   const transcoder = await startTranscoder({
     database: storeLocation(config),
-    publisher: inProcessPublisher((event) => publishEvent(notifications, event as PublishEvent)),
+    publisher: inProcessPublisher(async (event) => {
+      // The transcoder knows its uploaders by internal id; producers address users by public id.
+      let target: string | number = event.target;
+      if (typeof target === 'number') {
+        const uploader = await store.users.findById(target);
+        if (!uploader) return log.warn({ video_id: event.video_id, target }, 'transcode event for an unknown user dropped');
+        target = core.identities.publicId(uploader);
+      }
+      return publishEvents(notifications, [{ ...event, target }], 'transcode').catch((error: unknown) => {
+        // The uploader was deleted since: the administrators' copy went first, this one has no reader.
+        if (error instanceof HeraldError && error.code === ErrorCode.NOT_FOUND) return log.warn({ video_id: event.video_id, target: event.target }, 'transcode event for an unknown user dropped');
+        throw error;
+      });
+    }),
     uploadDir: join(config.dataDir, 'uploads'),
     mediaDir: config.mediaDir,
     redisUrl: config.redisUrl,

@@ -56,12 +56,12 @@ export async function createCore(config: Config, options: CoreOptions): Promise<
     if (!options.store) await store.close();
     throw error;
   }
-  const notifications = new NotificationService(store, broker, options.log, options.metrics);
+  const identities = new Identities(store.users, config.platform !== undefined);
+  const notifications = new NotificationService(store, broker, options.log, identities, options.metrics);
   // Built on first use: `herald worker` never signs or checks a token, so it neither needs
   // JWT_SECRET nor creates the generated secret file under DATA_DIR.
   let tokens: TokenService | undefined;
   let auth: AuthService | undefined;
-  const identities = new Identities(store.users, config.platform !== undefined);
   const ownSecret = () => {
     const secret = loadOrCreateSecret(config.jwtSecret, config.dataDir);
     return config.platform?.secret ? ownSecretFrom(secret) : secret;

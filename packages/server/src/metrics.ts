@@ -25,6 +25,12 @@ export class Metrics {
     labelNames: ['type', 'stream'] as const,
     registers: [this.registry],
   });
+  readonly ingressRejected = new Counter({
+    name: 'herald_ingress_rejected_total',
+    help: 'Payloads from the Redis notifications channel not delivered, by reason (not_json, too_big, invalid, unknown_user, unavailable)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly connections: Gauge<'kind'>;
   #count: () => { users: number; admins: number } = () => ({ users: 0, admins: 0 });
 

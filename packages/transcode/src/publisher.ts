@@ -71,6 +71,9 @@ export function inProcessPublisher(send: (event: HubEvent) => Promise<unknown>):
   };
 }
 
+/** Herald answered 404: a target user does not exist. */
+class UnknownUserError extends Error {}
+
 export interface HttpPublisherOptions {
   /** Herald's base URL, e.g. `http://herald:8000` (HERALD_URL). */
   url: string;
@@ -104,7 +107,19 @@ export class HttpPublisher implements TranscodePublisher {
   }
 
   async publish(event: TranscodeEvent): Promise<void> {
-    const body = JSON.stringify(hubEvents(event));
+    const events = hubEvents(event);
+    try {
+      await this.#send(event, JSON.stringify(events));
+    } catch (error) {
+      // Herald stores nothing of a request naming an unknown user (an uploader deleted since):
+      // the administrators still get the event.
+      const admins = events.filter((e) => typeof e.target !== 'number');
+      if (!(error instanceof UnknownUserError) || admins.length === events.length) throw error;
+      await this.#send(event, JSON.stringify(admins));
+    }
+  }
+
+  async #send(event: TranscodeEvent, body: string): Promise<void> {
     const tick = event.type === 'transcode_progress' && !TERMINAL_TRANSCODE_STATUSES.includes(event.status);
     const attempts = tick ? 1 : this.#attempts;
     for (let attempt = 1; ; attempt++) {
@@ -123,7 +138,9 @@ export class HttpPublisher implements TranscodePublisher {
         }
         retriable = res.status >= 500 || res.status === 429;
         reason = `HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`;
+        if (res.status === 404) throw new UnknownUserError(`publishing ${event.type} to ${this.#endpoint} failed: ${reason}`);
       } catch (error) {
+        if (error instanceof UnknownUserError) throw error;
         retriable = true;
         reason = error instanceof Error ? error.message : String(error);
       }

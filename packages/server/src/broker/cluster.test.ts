@@ -87,6 +87,56 @@ describe.runIf(ready)('two nodes over Redis and PostgreSQL', () => {
     }
   });
 
+  it("delivers the specification's Redis example verbatim to the admins on both nodes exactly once, and a user target to that user", async () => {
+    const adminOnA = await connect(a, '/api/v1/ws/admin', admin.token);
+    const adminOnB = await connect(b, '/api/v1/ws/admin', admin.token);
+    const aliceOnB = await connect(b, '/api/v1/ws', alice.token);
+    const producer = new Redis(TEST_REDIS_URL);
+    try {
+      // redis_client.publish('notifications', json.dumps({"type": "transcode_progress", "video_id": 123, "progress": 45}))
+      await producer.publish(`${prefix}notifications`, '{"type": "transcode_progress", "video_id": 123, "progress": 45}');
+      await producer.publish(`${prefix}notifications`, JSON.stringify({ type: 'order.shipped', target: String(alice.id), data: { order: 42 } }));
+      for (const socket of [adminOnA, adminOnB]) {
+        expect(await socket.waitFor((m) => m.type === 'transcode_progress' && m.video_id === 123)).toMatchObject({ progress: 45, status: 'processing', message: '' });
+      }
+      expect(await aliceOnB.waitFor((m) => m.type === 'order.shipped')).toMatchObject({ data: { order: 42 }, stream: `user:${alice.id}` });
+      await sleep(300);
+      for (const socket of [adminOnA, adminOnB]) expect(socket.of('transcode_progress').filter((m) => m.video_id === 123)).toHaveLength(1);
+      expect(aliceOnB.of('order.shipped')).toHaveLength(1);
+      expect(adminOnA.of('order.shipped')).toHaveLength(0);
+    } finally {
+      producer.disconnect();
+      [adminOnA, adminOnB, aliceOnB].forEach((s) => s.close());
+    }
+  });
+
+  it('logs and counts what it cannot deliver from the Redis channel, by reason, and keeps serving', async () => {
+    const producer = new Redis(TEST_REDIS_URL);
+    const counted = async () => {
+      const text = [await (await fetch(`${a.url}/metrics`)).text(), await (await fetch(`${b.url}/metrics`)).text()].join('\n');
+      const sum = (reason: string) =>
+        [...text.matchAll(new RegExp(`^herald_ingress_rejected_total\\{reason="${reason}"\\} (\\d+)`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+      return { not_json: sum('not_json'), too_big: sum('too_big'), invalid: sum('invalid'), unknown_user: sum('unknown_user') };
+    };
+    try {
+      const before = await counted();
+      await producer.publish(`${prefix}notifications`, 'not json at all');
+      await producer.publish(`${prefix}notifications`, JSON.stringify({ type: 'system_message', message: 'x'.repeat(70_000) }));
+      await producer.publish(`${prefix}notifications`, JSON.stringify({ type: 'system_message', level: 'loud' }));
+      await producer.publish(`${prefix}notifications`, JSON.stringify({ type: 'system_message', message: 'to nobody', target: 999_999 }));
+      await until(async () => (await counted()).unknown_user > before.unknown_user);
+      const after = await counted();
+      // Every node hears the payload: refused by both when it does not parse, by the one that claimed it otherwise.
+      expect(after.not_json - before.not_json).toBe(2);
+      expect(after.too_big - before.too_big).toBe(2);
+      expect(after.invalid - before.invalid).toBe(2);
+      expect(after.unknown_user - before.unknown_user).toBe(1);
+      expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
+    } finally {
+      producer.disconnect();
+    }
+  });
+
   it('reports a healthy pub/sub path in /readyz', async () => {
     const res = await fetch(`${b.url}/readyz`);
     expect(await res.json()).toMatchObject({ status: 'ready', checks: { broker: { ok: true, detail: 'redis pub/sub round trip ok' }, store: { ok: true, detail: 'postgres' } } });

@@ -1,12 +1,12 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorCode, EPHEMERAL_TYPES, MessageType } from '@herald/protocol';
-import { invalid, notFound, unavailable } from '../errors.js';
-import { streamOf, type Delivery, type NotificationService, type Target } from '../notifications/index.js';
+import { CUSTOM_EVENT_TYPE, MAX_EVENT_DATA_BYTES } from '@herald/protocol';
+import { invalid } from '../errors.js';
+import { MAX_BATCH, MAX_TARGET_USERS, parseEvent, SPEC_FIELDS, type EventResult, type NotificationService, type Target } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
-import { bearer, errorResponses, Level } from './schemas.js';
+import { onceFor } from './idempotency.js';
+import { bearer, errorResponses } from './schemas.js';
 
 export interface EventRouteDeps {
   notifications: NotificationService;
@@ -17,115 +17,79 @@ export interface EventRouteDeps {
 /** One event as producers send it: `type`, `target` and the message's own fields. */
 export interface PublishEvent {
   type: string;
-  target: Target;
+  target: Target | Array<number | string>;
   [field: string]: unknown;
 }
 
-const MAX_BATCH = 500;
+/** Bodies of `POST /api/v1/events` larger than this are refused with 413. */
+export const EVENTS_BODY_LIMIT = 1024 * 1024;
+const ROUTE = 'POST /api/v1/events';
 
-const EventTarget = Type.Union(
-  [Type.Literal('admin'), Type.Literal('all'), Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[1-9][0-9]{0,15}$' })],
-  { description: '"admin", "all", or a user id (number or numeric string)' },
+const UserId = Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.String({ minLength: 1, maxLength: 128, description: 'a public user id: decimal, or with platform tokens the platform\'s id (docs/identity.md)' })]);
+const EventTarget = Type.Union([Type.Literal('admin'), Type.Literal('all'), UserId, Type.Array(UserId, { minItems: 1, maxItems: MAX_TARGET_USERS })], {
+  description: '"admin", "all", a user id (integer or canonical decimal string; "123" is 123) or a list of user ids, each delivered to that user\'s stream',
+});
+const specEvent = (type: keyof typeof SPEC_FIELDS) =>
+  Type.Composite([Type.Object({ type: Type.Literal(type), target: EventTarget }), SPEC_FIELDS[type]], { title: type });
+const CustomEvent = Type.Object(
+  {
+    type: Type.String({ pattern: CUSTOM_EVENT_TYPE.source, description: 'any name but the specification\'s and Herald\'s own message types' }),
+    target: EventTarget,
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: `any JSON object, at most ${MAX_EVENT_DATA_BYTES} bytes serialized; default {}` })),
+    persist: Type.Optional(Type.Boolean({ description: 'false: ephemeral (sent live, conflated for slow consumers, never stored); default true' })),
+  },
+  { title: 'custom event', additionalProperties: false },
 );
-const EventType = Type.Union([
-  Type.Literal(MessageType.TRANSCODE_PROGRESS),
-  Type.Literal(MessageType.TRANSCODE_COMPLETE),
-  Type.Literal(MessageType.TRANSCODE_FAILED),
-  Type.Literal(MessageType.SYSTEM_MESSAGE),
-]);
-const Envelope = Type.Object(
-  { type: EventType, target: EventTarget },
-  { additionalProperties: true, description: 'An event: `type`, `target` and the fields of its type (see the summary)' },
-);
-
-const JobId = Type.Optional(Type.String({ minLength: 1, maxLength: 64 }));
-const VideoId = Type.Integer({ minimum: 0 });
-/** The fields each type carries on the wire; anything else in an event is dropped. */
-const FIELDS: Record<Static<typeof EventType>, TSchema> = {
-  transcode_progress: Type.Object({
-    video_id: VideoId,
-    status: Type.String({ minLength: 1, maxLength: 32 }),
-    progress: Type.Number({ minimum: 0, maximum: 100 }),
-    message: Type.String({ maxLength: 2000 }),
-    job_id: JobId,
-    user_id: Type.Optional(Type.Integer({ minimum: 1 })),
-    // Structured fields beside the Chinese message (see docs: transcode_progress).
-    format: Type.Optional(Type.String({ maxLength: 64 })),
-    step: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-    steps: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-    skipped: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 })),
-    source_width: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
-    source_height: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
-  }),
-  transcode_complete: Type.Object({
-    video_id: VideoId,
-    title: Type.String({ maxLength: 200 }),
-    format_type: Type.String({ minLength: 1, maxLength: 64 }),
-    file_size: Type.Integer({ minimum: 0 }),
-    job_id: JobId,
-  }),
-  transcode_failed: Type.Object({ video_id: VideoId, title: Type.String({ maxLength: 200 }), error: Type.String({ maxLength: 8000 }), job_id: JobId }),
-  system_message: Type.Object({ message: Type.String({ minLength: 1, maxLength: 2000 }), level: Type.Optional(Level) }),
-};
-const CHECKS = Object.fromEntries(Object.entries(FIELDS).map(([type, schema]) => [type, TypeCompiler.Compile(schema)])) as Record<string, TypeCheck<TSchema>>;
-const ENVELOPE = TypeCompiler.Compile(Envelope);
-const TYPES = EventType.anyOf.map((literal) => literal.const).join(', ');
+const Envelope = Type.Union([...(Object.keys(SPEC_FIELDS) as Array<keyof typeof SPEC_FIELDS>).map(specEvent), CustomEvent]);
 /** The body schema documents the route; the handler checks it, to name the event and field at fault. */
 const documentOnly = () => (value: unknown) => ({ value });
 
+const Delivery = Type.Object({ stream: Type.String(), id: Type.Optional(Type.Integer()), offset: Type.Optional(Type.Integer()) });
 const Result = Type.Object({
   type: Type.String(),
-  stream: Type.String(),
-  stored: Type.Boolean({ description: 'false for transcode_progress: ephemeral, sent to who is connected, never stored' }),
+  stored: Type.Boolean({ description: 'false for transcode_progress and custom events with persist false: sent live, never stored' }),
+  stream: Type.Optional(Type.String({ description: 'when the event went to one stream: that stream (and id, offset when stored)' })),
   id: Type.Optional(Type.Integer()),
   offset: Type.Optional(Type.Integer()),
+  deliveries: Type.Array(Delivery, { description: 'every stream the event went to (one per user of a list target), with id and offset when stored' }),
 });
 
-/** Sends one event through the NotificationService (also the in-process transcode publisher). */
-export function publishEvent(notifications: NotificationService, event: PublishEvent): Promise<Delivery> {
-  const { type, target, ...fields } = event;
-  return notifications.publish(target, type, fields);
+/** The answer to a publish request: per event, in order. */
+export function publishAnswer(results: EventResult[]) {
+  return {
+    events: results.map(({ type, stored, deliveries }) => ({ type, stored, ...(deliveries.length === 1 ? deliveries[0] : {}), deliveries })),
+  };
 }
 
-/** The event's target and wire fields (only those of its type), or a 400 naming the first problem. */
-function parse(input: unknown, index: number): PublishEvent {
-  const bad = (what: string) => invalid(`events[${index}]: ${what}`);
-  if (!ENVELOPE.Check(input)) {
-    const type = (input as { type?: unknown } | null)?.type;
-    if (typeof type !== 'string' || !(type in CHECKS)) throw bad(`type must be one of ${TYPES}`);
-    throw bad('target must be "admin", "all" or a user id');
-  }
-  const event = input;
-  const target: Target = event.target === 'admin' || event.target === 'all' ? event.target : Number(event.target);
-  const check = CHECKS[event.type];
-  const { type: _type, target: _target, ...rest } = event as Record<string, unknown>;
-  const error = check.Errors(rest).First();
-  if (error) throw bad(`(${event.type}) ${error.path || 'body'} ${error.message}`);
-  const known = Object.keys((FIELDS[event.type] as unknown as { properties: object }).properties);
-  const fields: Record<string, unknown> = {};
-  for (const key of known) if (rest[key] !== undefined) fields[key] = rest[key];
-  if (event.type === MessageType.SYSTEM_MESSAGE) fields.level ??= 'info';
-  return { type: event.type, target, ...fields };
+/** Checks and sends events through the producers' path (also the in-process transcode publisher). */
+export async function publishEvents(notifications: NotificationService, events: readonly unknown[], where = 'events') {
+  const parsed = events.map((event, index) => parseEvent(event, `${where}[${index}]`));
+  return notifications.publishEvents(parsed, publishAnswer);
 }
 
-export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app, { notifications, store, guards }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app, { notifications, guards }) => {
   app.post(
     '/api/v1/events',
     {
       preHandler: guards.adminOrService,
       validatorCompiler: documentOnly,
+      bodyLimit: EVENTS_BODY_LIMIT,
       schema: {
         tags: ['events'],
         summary: 'Publish events as a producer (admin token or HERALD_SERVICE_KEY): one event or an array of up to 500',
         description: [
-          'Each event is `{type, target, ...fields}`; `target` is "admin", "all" or a user id. Fields per type:',
-          '`transcode_progress`: video_id, status, progress (0-100), message, job_id?, user_id? (ephemeral: delivered live and kept as',
-          "the job's current state, never stored; the answer says `stored: false` and has no id/offset);",
-          '`transcode_complete`: video_id, title, format_type, file_size, job_id?; `transcode_failed`: video_id, title, error, job_id?;',
-          '`system_message`: message, level? (default info). Other fields are dropped. All events are checked before any is sent;',
-          'the answer lists, per event and in order, its stream and, when stored, its id and offset.',
+          'Each event is `{type, target, ...fields}`. Types: the specification\'s `transcode_progress` (video_id, progress 0-100,',
+          'status default "processing", message default "", job_id?, user_id?; ephemeral: sent live, conflated for slow consumers, never stored),',
+          '`transcode_complete` (video_id, title, format_type, file_size, job_id?), `transcode_failed` (video_id, title, error, job_id?),',
+          '`system_message` (message, level? default info); other fields of these are dropped. Or a custom type matching',
+          `\`${CUSTOM_EVENT_TYPE.source}\` with \`data\` (a JSON object of at most ${MAX_EVENT_DATA_BYTES} bytes) and \`persist\` (default true).`,
+          'All events are checked first (400 naming the event and field; 404 listing unknown user ids), then the stored ones are written',
+          'in one transaction (all or nothing) before any is sent. The answer lists, per event and in order, its stream(s) and, when stored,',
+          `id and offset. Bodies over ${EVENTS_BODY_LIMIT} bytes get 413. With \`Idempotency-Key\` (per caller, bound to the body) a retry`,
+          'with the same body gets the first answer and `Idempotent-Replayed: true`; the same key with another body gets 422.',
         ].join(' '),
         security: bearer,
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         body: Type.Union([Envelope, Type.Array(Envelope, { minItems: 1, maxItems: MAX_BATCH })]),
         response: { 202: Type.Object({ events: Type.Array(Result) }), ...errorResponses },
       },
@@ -133,26 +97,13 @@ export const eventRoutes: FastifyPluginAsyncTypebox<EventRouteDeps> = async (app
     async (request, reply) => {
       const body: unknown = request.body;
       const batch = Array.isArray(body) ? body : [body];
-      if (batch.length === 0 || batch.length > MAX_BATCH) throw invalid(`send one event or an array of 1 to ${MAX_BATCH}`);
-      const events = batch.map(parse);
-      const users = new Set(events.map((e) => e.target).filter((t): t is number => typeof t === 'number'));
-      for (const id of users) {
-        const user = await store.users.findById(id).catch(() => {
-          throw unavailable('notification store unavailable; nothing was sent');
-        });
-        if (!user) throw notFound(`user ${id}`);
-      }
-      const results = [];
-      for (const event of events) {
-        const { stored } = await publishEvent(notifications, event);
-        const record = stored[0];
-        results.push(
-          record
-            ? { type: event.type, stream: record.stream, stored: true, id: record.id, offset: record.seq }
-            : { type: event.type, stream: streamOf(event.target), stored: !EPHEMERAL_TYPES.has(event.type) },
-        );
-      }
-      return reply.status(202).send({ events: results });
+      if (batch.length === 0 || batch.length > MAX_BATCH) throw invalid(`body: send one event or an array of 1 to ${MAX_BATCH} (got ${batch.length})`);
+      const key = request.headers['idempotency-key'];
+      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) throw invalid('Idempotency-Key must be 1 to 200 characters');
+      const events = batch.map((event, index) => parseEvent(event, `events[${index}]`));
+      const { answer, replayed } = await notifications.publishEvents(events, publishAnswer, onceFor(request, ROUTE));
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(202).send(answer);
     },
   );
 };

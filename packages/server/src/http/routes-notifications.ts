@@ -1,23 +1,28 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { streamsFor, type Level } from '@herald/protocol';
-import type { Identities } from '../auth/index.js';
-import { invalid, notFound, unavailable } from '../errors.js';
-import { wireObject, type NotificationService, type Target } from '../notifications/index.js';
+import { MessageType, streamsFor } from '@herald/protocol';
+import { parseEvent, wireObject, type EventResult, type NotificationService } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
+import { onceFor } from './idempotency.js';
+import { notFound } from '../errors.js';
 import { bearer, errorResponses, InboxPage, PublishAccepted, PublishBody, UnreadBody } from './schemas.js';
 
 export interface NotificationRouteDeps {
   notifications: NotificationService;
   store: Store;
   guards: Guards;
-  identities: Identities;
 }
 
 const MAX_PAGE = 100;
 
-export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards, identities }) => {
+/** `{ids, stream, offset}` of the one system message a request sent. */
+function systemMessageAnswer([result]: EventResult[]) {
+  const [delivery] = result.deliveries;
+  return { ids: [delivery.id!], stream: delivery.stream, offset: delivery.offset! };
+}
+
+export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards }) => {
   app.post(
     '/api/v1/notifications',
     {
@@ -32,24 +37,12 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       },
     },
     async (request, reply) => {
-      const requested = request.body.target ?? 'all';
-      let target: Target;
-      if (requested === 'admin' || requested === 'all') target = requested;
-      else {
-        // The store being unreachable is a 503 like a failed write, not a 500: nothing was sent.
-        // Platform ids never seen before are provisioned, so the message waits in their inbox.
-        const resolved = await identities.resolvePublicIds([requested], { provision: true }).catch(() => {
-          throw unavailable('notification store unavailable; nothing was sent');
-        });
-        if (resolved.invalid.length > 0) throw invalid(`target "${String(requested).slice(0, 40)}" is not a user id`);
-        const user = resolved.users.get(String(requested));
-        if (!user) throw notFound(`user ${requested}`);
-        target = user.id;
-      }
-      const key = request.headers['idempotency-key'];
-      const { stored, replayed } = await notifications.notifySystemMessage(request.body.message, (request.body.level ?? 'info') as Level, target, key);
+      // The specification's notify_system_message, through the producers' path (same checks, same idempotency).
+      const { message, level, target } = request.body;
+      const event = parseEvent({ type: MessageType.SYSTEM_MESSAGE, message, level, target: target ?? 'all' }, 'body');
+      const { answer, replayed } = await notifications.publishEvents([event], systemMessageAnswer, onceFor(request, 'POST /api/v1/notifications'));
       if (replayed) reply.header('idempotent-replayed', 'true');
-      return reply.status(202).send({ ids: stored.map((s) => s.id), stream: stored[0].stream, offset: stored[0].seq });
+      return reply.status(202).send(answer);
     },
   );
 
@@ -65,7 +58,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
           cursor: Type.Optional(Type.Integer({ minimum: 1 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
           unread: Type.Optional(Type.Boolean()),
-          type: Type.Optional(Type.String({ maxLength: 200, pattern: '^[a-z_]+(,[a-z_]+)*$' })),
+          type: Type.Optional(Type.String({ maxLength: 2000, pattern: '^[a-z][a-z0-9_.:-]*(,[a-z][a-z0-9_.:-]*)*$', description: 'comma list of types, custom ones included' })),
           level: Type.Optional(Type.String({ maxLength: 40, pattern: '^(info|success|warning|error)(,(info|success|warning|error))*$' })),
         }),
         response: {

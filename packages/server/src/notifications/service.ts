@@ -1,4 +1,5 @@
 import {
+  ErrorCode,
   ADMIN_STREAM,
   BROADCAST_STREAM,
   EPHEMERAL_TYPES,
@@ -12,8 +13,9 @@ import {
 } from '@herald/protocol';
 import type { Logger } from 'pino';
 import { channelFor, type Broker } from '../broker/index.js';
-import { unavailable } from '../errors.js';
-import type { StoredNotification, Store, UnreadState } from '../store/index.js';
+import { HeraldError, unavailable } from '../errors.js';
+import type { NewNotification, StoredNotification, Store, UnreadState } from '../store/index.js';
+import type { ParsedEvent } from './events.js';
 import { ProgressBoard } from './progress.js';
 import { nowIso, readMeta, wireText } from './wire.js';
 
@@ -30,7 +32,40 @@ export interface Delivery {
 export const streamOf = (target: Target): string =>
   target === 'admin' ? ADMIN_STREAM : target === 'all' ? BROADCAST_STREAM : userStream(target);
 
+/** Where one event went: its stream, and its id and offset there when stored. */
+export interface EventDelivery {
+  stream: string;
+  id?: number;
+  offset?: number;
+}
+
+/** What happened to one event of a publish request, in the request's order. */
+export interface EventResult {
+  type: string;
+  stored: boolean;
+  deliveries: EventDelivery[];
+}
+
+/** A request made once per caller (`scope`) and `Idempotency-Key`, bound to the hash of its body. */
+export interface PublishOnce {
+  scope: string;
+  key: string;
+  hash: string;
+}
+
+/** One message bound for one stream, before it is stored or sent. */
+interface Outgoing extends NewNotification {
+  persist: boolean;
+  /** Index of the event it came from. */
+  event: number;
+}
+
 /** What the service counts (`Metrics` on a node; nothing in `herald worker`). */
+/** Turns the public user ids producers write into users (`Identities` in `auth/`). */
+export interface UserTargets {
+  resolvePublicIds(ids: readonly string[], options: { provision?: boolean }): Promise<{ users: Map<string, { id: number }>; unknown: string[]; invalid: string[] }>;
+}
+
 export interface PublishMetrics {
   countPublished(type: string, stream: string): void;
 }
@@ -48,13 +83,15 @@ export interface ReadChange {
 export class NotificationService {
   readonly progress = new ProgressBoard();
   readonly #store: Store;
+  readonly #users: UserTargets;
   readonly #broker: Broker;
   readonly #log: Logger;
   readonly #metrics: PublishMetrics | undefined;
   readonly #onProgressPayload = (payload: string) => this.#track(payload);
 
-  constructor(store: Store, broker: Broker, log: Logger, metrics?: PublishMetrics) {
+  constructor(store: Store, broker: Broker, log: Logger, users: UserTargets, metrics?: PublishMetrics) {
     this.#store = store;
+    this.#users = users;
     this.#broker = broker;
     this.#log = log;
     this.#metrics = metrics;
@@ -70,32 +107,86 @@ export class NotificationService {
   }
 
   /**
-   * Sends one notification of any type to a target. Persisted types are written before
-   * they are published; a failed publish is repaired by catch-up from the store.
+   * Sends one notification of any type to a target, without checking that a user target
+   * exists (Herald's own producers). Persisted types are written before they are published.
    */
-  async publish(target: Target, type: string, fields: Record<string, unknown>, idempotencyKey?: string): Promise<Delivery> {
-    const payload = { ...fields, timestamp: typeof fields.timestamp === 'string' ? fields.timestamp : nowIso() };
-    const stream = streamOf(target);
-    if (EPHEMERAL_TYPES.has(type)) {
-      await this.#publishText(stream, JSON.stringify({ type, ...payload }));
-      return { stored: [] };
+  async publish(target: Target, type: string, fields: Record<string, unknown>): Promise<Delivery> {
+    const persist = !EPHEMERAL_TYPES.has(type);
+    const done = await this.#deliver([{ stream: streamOf(target), type, payload: stamped(fields), persist, event: 0 }]);
+    return { stored: 'stored' in done ? done.stored : [] };
+  }
+
+  /**
+   * The producers' publish path (`POST /api/v1/events`, the Redis channel, the transcoder):
+   * resolves user targets (404 listing unknown ids), stores every persisted event of the
+   * request in one transaction (all or nothing), then sends them all in order. `answer`
+   * shapes the reply from the results; with `once`, that reply is recorded with the batch
+   * and a repeat of the key gets it back (same body) or a 422 (different body).
+   */
+  async publishEvents<A>(events: readonly ParsedEvent[], answer: (results: EventResult[]) => A, once?: PublishOnce): Promise<{ answer: A; replayed: boolean }> {
+    const earlier = once ? await this.#storeCall(() => this.#store.streams.findRequest(once.scope, once.key), once) : undefined;
+    if (earlier) return { answer: replay<A>(earlier, once!), replayed: true };
+    const users = await this.#resolveUsers(events);
+    const outgoing = events.flatMap((event, index) =>
+      targetStreams(event, users).map((stream): Outgoing => ({ stream, type: event.type, payload: stamped(event.fields), persist: event.persist, event: index })),
+    );
+    const results = (stored: StoredNotification[]) => resultsOf(events, outgoing, stored);
+    const record = once && { ...once, answer: (stored: StoredNotification[]) => JSON.stringify(answer(results(stored))) };
+    const done = await this.#deliver(outgoing, record);
+    if ('earlier' in done) return { answer: replay<A>(done.earlier, once!), replayed: true };
+    return { answer: done.answer !== undefined ? (JSON.parse(done.answer) as A) : answer(results(done.stored)), replayed: false };
+  }
+
+  /** Public user ids of every target to internal ids; 400 for ids that cannot be users, 404 listing unknown ones. */
+  async #resolveUsers(events: readonly ParsedEvent[]): Promise<Map<string, number>> {
+    const ids = new Set<string>();
+    for (const { target } of events) if (typeof target === 'object') for (const id of target.users) ids.add(id);
+    if (ids.size === 0) return new Map();
+    // With platform tokens, ids Herald has not seen yet are provisioned: the event waits in their inbox.
+    const found = await this.#storeCall(() => this.#users.resolvePublicIds([...ids], { provision: true }));
+    if (found.invalid.length > 0) {
+      throw new HeraldError(ErrorCode.VALIDATION, `not user ids: ${found.invalid.slice(0, 20).map((id) => JSON.stringify(id.slice(0, 40))).join(', ')}; nothing was sent`, { invalid_user_ids: found.invalid });
     }
-    let stored: StoredNotification;
+    if (found.unknown.length > 0) {
+      throw new HeraldError(ErrorCode.NOT_FOUND, `unknown user ids: ${found.unknown.slice(0, 20).join(', ')}; nothing was sent`, { unknown_user_ids: found.unknown });
+    }
+    return new Map([...found.users].map(([id, user]) => [id, user.id]));
+  }
+
+  /** Stores the persisted messages in one transaction, then publishes every message in order. */
+  async #deliver(outgoing: Outgoing[], once?: Parameters<Store['streams']['appendBatch']>[1]) {
+    const toStore = outgoing.filter((o) => o.persist);
+    let result: Awaited<ReturnType<Store['streams']['appendBatch']>>;
     try {
-      if (idempotencyKey !== undefined) {
-        const once = await this.#store.streams.appendOnce(idempotencyKey, stream, type, payload);
-        if (once.replayed) return { stored: [once.stored], replayed: true };
-        stored = once.stored;
-      } else stored = await this.#store.streams.append(stream, type, payload);
+      result = await this.#store.streams.appendBatch(toStore, once);
     } catch (error) {
-      this.#log.error({ err: error, stream, type }, 'could not persist notification');
-      throw unavailable('notification store unavailable; the notification may or may not be stored (retry with the same Idempotency-Key)');
+      this.#log.error({ err: error, count: toStore.length }, 'could not persist notifications');
+      const retry = once ? ' (retry with the same Idempotency-Key)' : '';
+      throw unavailable(`notification store unavailable; the notifications may or may not be stored${retry}`);
     }
+    if ('earlier' in result) return result;
     // Durable now: the answer does not wait for the broker (a stalled Redis would hold every
     // producer for its command timeout); a failed publish is repaired by catch-up from the store.
-    void this.#publishText(stream, wireText(stored));
-    this.#metrics?.countPublished(type, stream);
-    return { stored: [stored] };
+    let next = 0;
+    for (const o of outgoing) {
+      if (!o.persist) {
+        void this.#publishText(o.stream, JSON.stringify({ type: o.type, ...o.payload }));
+        continue;
+      }
+      const stored = result.stored[next++];
+      void this.#publishText(stored.stream, wireText(stored));
+      this.#metrics?.countPublished(stored.type, stored.stream);
+    }
+    return result;
+  }
+
+  async #storeCall<T>(call: () => Promise<T>, once?: PublishOnce): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      this.#log.error({ err: error, key: once?.key }, 'notification store unavailable');
+      throw unavailable('notification store unavailable; nothing was sent');
+    }
   }
 
   async #publishText(stream: string, text: string): Promise<void> {
@@ -142,8 +233,8 @@ export class NotificationService {
     return delivery;
   }
 
-  async notifySystemMessage(message: string, level: Level, target: Target = 'all', idempotencyKey?: string): Promise<Delivery> {
-    const delivery = await this.publish(target, MessageType.SYSTEM_MESSAGE, { message, level }, idempotencyKey);
+  async notifySystemMessage(message: string, level: Level, target: Target = 'all'): Promise<Delivery> {
+    const delivery = await this.publish(target, MessageType.SYSTEM_MESSAGE, { message, level });
     this.#log.info({ msg_level: level, target }, '📢 system message sent');
     return delivery;
   }
@@ -184,3 +275,32 @@ export class NotificationService {
 }
 
 export type { StreamPosition };
+
+const stamped = (fields: Record<string, unknown>): Record<string, unknown> => ({
+  ...fields,
+  timestamp: typeof fields.timestamp === 'string' ? fields.timestamp : nowIso(),
+});
+
+function targetStreams({ target }: ParsedEvent, users: Map<string, number>): string[] {
+  return typeof target === 'object' ? target.users.map((id) => userStream(users.get(id)!)) : [streamOf(target)];
+}
+
+function replay<A>(earlier: { hash: string; answer: string }, once: PublishOnce): A {
+  if (earlier.hash !== once.hash) {
+    throw new HeraldError(ErrorCode.IDEMPOTENCY_CONFLICT, `Idempotency-Key "${once.key}" was already used by this caller with a different body; use a new key`, {
+      idempotency_key: once.key,
+    });
+  }
+  return JSON.parse(earlier.answer) as A;
+}
+
+/** Each event's deliveries, in order: its streams, with id and offset for the stored ones. */
+function resultsOf(events: readonly ParsedEvent[], outgoing: readonly Outgoing[], stored: readonly StoredNotification[]): EventResult[] {
+  const results: EventResult[] = events.map((event) => ({ type: event.type, stored: event.persist, deliveries: [] }));
+  let next = 0;
+  for (const o of outgoing) {
+    const record = o.persist ? stored[next++] : undefined;
+    results[o.event].deliveries.push(record ? { stream: record.stream, id: record.id, offset: record.seq } : { stream: o.stream });
+  }
+  return results;
+}

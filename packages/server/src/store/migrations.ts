@@ -98,6 +98,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('users_source_subject').unique().on('users').columns(['source', 'subject']).execute();
       },
     },
+    '0007_idempotent_requests': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('idempotent_requests')
+          .addColumn('scope', 'varchar(255)', (c) => c.notNull())
+          .addColumn('key', 'varchar(200)', (c) => c.notNull())
+          .addColumn('body_hash', 'varchar(64)', (c) => c.notNull())
+          .addColumn('answer', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('idempotent_requests_pk', ['scope', 'key'])
+          .execute();
+        await db.schema.createIndex('idempotent_requests_created_at').on('idempotent_requests').column('created_at').execute();
+      },
+    },
   };
 }
 

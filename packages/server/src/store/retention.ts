@@ -15,6 +15,7 @@ export class RetentionStore {
    */
   async prune(maxAgeMs: number, maxPerStream: number, now = Date.now()): Promise<number> {
     await this.#db.deleteFrom('idempotency_keys').where('created_at', '<', now - maxAgeMs).execute();
+    await this.#db.deleteFrom('idempotent_requests').where('created_at', '<', now - maxAgeMs).execute();
     const heads = await this.#db.selectFrom('stream_heads').selectAll().execute();
     let deleted = 0;
     for (const row of heads) {

@@ -47,6 +47,14 @@ export interface Database {
     stream: string;
     seq: number;
   };
+  /** A producer's request made once: per caller (`scope`) and key, the hash of its body and its answer. */
+  idempotent_requests: {
+    scope: string;
+    key: string;
+    body_hash: string;
+    answer: string;
+    created_at: number;
+  };
   idempotency_keys: {
     key: string;
     notification_id: number;

@@ -31,6 +31,36 @@ describe.each(STORE_TARGETS)('store on $name', (target) => {
     expect(await store.users.useRefreshToken('nope')).toEqual({ ok: false, reason: 'unknown' });
   });
 
+  it('stores a batch of 500 in one transaction, in order, or nothing of it when an element fails mid-batch', async () => {
+    const items = Array.from({ length: 500 }, (_, i) => ({ stream: i % 2 ? 'admins' : 'user:7', type: 'system_message', payload: { message: `m${i}` } }));
+    const bad = items.map((item, i) => (i === 250 ? { ...item, payload: { message: 10n } as never } : item));
+    await expect(store.streams.appendBatch(bad)).rejects.toThrow();
+    expect(await store.streams.heads(['admins', 'user:7'])).toEqual({ admins: { head: 0, pruned: 0 }, 'user:7': { head: 0, pruned: 0 } });
+    expect(await store.streams.readStream('user:7', 0, 10)).toEqual([]);
+    const done = await store.streams.appendBatch(items);
+    if (!('stored' in done)) throw new Error('expected a stored batch');
+    expect(done.stored.map((s) => s.payload.message)).toEqual(items.map((i) => i.payload.message));
+    expect(done.stored.filter((s) => s.stream === 'admins').map((s) => s.seq)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    expect(done.stored.map((s) => s.id)).toEqual([...done.stored.map((s) => s.id)].sort((a, b) => a - b));
+  });
+
+  it('records a request once per caller and key with its answer, in the batch transaction', async () => {
+    const item = { stream: 'admins', type: 'system_message', payload: { message: 'once' } };
+    const once = { scope: 'service', key: 'k1', hash: 'h1', answer: (stored: { id: number }[]) => JSON.stringify(stored.map((s) => s.id)) };
+    const first = await store.streams.appendBatch([item], once);
+    expect(first).toMatchObject({ answer: expect.any(String) });
+    expect(await store.streams.appendBatch([item], once)).toEqual({ earlier: { hash: 'h1', answer: (first as { answer: string }).answer } });
+    expect(await store.streams.appendBatch([item], { ...once, scope: 'user:1' })).toMatchObject({ stored: [expect.any(Object)] });
+    expect((await store.streams.heads(['admins'])).admins.head).toBe(2);
+  });
+
+  it('resolves the user ids of a publish target, or names the unknown ones', async () => {
+    const a = await store.users.create('ra', 'h', false);
+    const b = await store.users.create('rb', 'h', false);
+    expect(await store.users.resolveUserTargets([b.id, a.id])).toEqual({ users: [b, a] });
+    expect(await store.users.resolveUserTargets([a.id, 999_998, b.id, 999_999])).toEqual({ unknown: [999_998, 999_999] });
+  });
+
   it('gives each stream strictly increasing, gapless offsets under concurrent writers', async () => {
     const writes = Array.from({ length: 200 }, (_, i) => store.streams.append(i % 2 ? 'broadcast' : 'user:1', 'system_message', { message: `m${i}` }));
     const rows = await Promise.all(writes);
@@ -93,12 +123,13 @@ describe.each(STORE_TARGETS)('store on $name', (target) => {
     expect((await store.inbox.unread(boss.id, bossStreams)).count).toBe(3);
   });
 
-  it('appends once per idempotency key, also under concurrent retries', async () => {
-    const results = await Promise.all([1, 2, 3, 4].map(() => store.streams.appendOnce('key-1', 'broadcast', 'system_message', { message: 'x' })));
-    expect(new Set(results.map((r) => r.stored.id)).size).toBe(1);
-    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+  it('stores a request once per caller and key, also under concurrent retries', async () => {
+    const item = { stream: 'broadcast', type: 'system_message', payload: { message: 'x' } };
+    const once = { scope: 'service', key: 'key-1', hash: 'h', answer: (stored: { id: number }[]) => String(stored[0].id) };
+    const results = await Promise.all([1, 2, 3, 4].map(() => store.streams.appendBatch([item], once)));
+    expect(new Set(results.map((r) => ('earlier' in r ? r.earlier.answer : r.answer))).size).toBe(1);
+    expect(results.filter((r) => 'stored' in r)).toHaveLength(1);
     expect((await store.streams.heads(['broadcast'])).broadcast.head).toBe(1);
-    expect((await store.streams.appendOnce('key-2', 'broadcast', 'system_message', { message: 'y' })).stored.seq).toBe(2);
   });
 
   it('refuses to mark another user’s notification', async () => {

@@ -51,7 +51,7 @@ export class Store {
 
   /** For tests: removes every row. */
   async truncateAll(): Promise<void> {
-    for (const table of ['idempotency_keys', 'read_marks', 'read_watermarks', 'notifications', 'stream_heads', 'refresh_tokens', 'users'] as const) {
+    for (const table of ['idempotent_requests', 'idempotency_keys', 'read_marks', 'read_watermarks', 'notifications', 'stream_heads', 'refresh_tokens', 'users'] as const) {
       await this.#db.deleteFrom(table).execute();
     }
   }

@@ -29,6 +29,24 @@ export const toStored = (row: NotificationRow): StoredNotification => ({
   created_at: Number(row.created_at),
 });
 
+/** One notification of a batch, before it is stored. */
+export interface NewNotification {
+  stream: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/** A request made once per caller and key: its body's hash, and how to answer it from what was stored. */
+export interface OnceOnly {
+  scope: string;
+  key: string;
+  hash: string;
+  answer(stored: StoredNotification[]): string;
+}
+
+/** What a batch append did: stored the batch (and recorded its answer), or found the key already used. */
+export type BatchResult = { stored: StoredNotification[]; answer?: string } | { earlier: { hash: string; answer: string } };
+
 export type Heads = Record<string, { head: number; pruned: number }>;
 
 /**
@@ -49,35 +67,46 @@ export class StreamStore {
   }
 
   /**
-   * Appends once per key: a producer that retries after an error (a 503 whose commit may
-   * have gone through) gets the notification written the first time, flagged `replayed`.
+   * Appends a batch in one transaction (all stored or none), in order. With `once`, the
+   * request's answer is recorded in the same transaction; a key the caller already used
+   * returns what it was recorded with instead, and nothing is stored.
    */
-  async appendOnce(key: string, stream: string, type: string, payload: Record<string, unknown>): Promise<{ stored: StoredNotification; replayed: boolean }> {
-    const existing = await this.#byKey(key);
-    if (existing) return { stored: existing, replayed: true };
+  async appendBatch(items: readonly NewNotification[], once?: OnceOnly, createdAt = Date.now()): Promise<BatchResult> {
+    if (once) {
+      const earlier = await this.#request(once);
+      if (earlier) return { earlier };
+    }
+    if (items.length === 0 && !once) return { stored: [] };
     try {
-      const stored = await this.#db.transaction().execute(async (trx) => {
-        const inserted = await insertNotification(trx, stream, type, payload, Date.now());
-        await trx.insertInto('idempotency_keys').values({ key, notification_id: inserted.id, created_at: inserted.created_at }).execute();
-        return inserted;
+      return await this.#db.transaction().execute(async (trx) => {
+        const stored: StoredNotification[] = [];
+        for (const item of items) stored.push(await insertNotification(trx, item.stream, item.type, item.payload, createdAt));
+        if (!once) return { stored };
+        const answer = once.answer(stored);
+        await trx.insertInto('idempotent_requests').values({ scope: once.scope, key: once.key, body_hash: once.hash, answer, created_at: createdAt }).execute();
+        return { stored, answer };
       });
-      return { stored, replayed: false };
     } catch (error) {
-      // A concurrent request with the same key won the insert: answer with its notification.
-      const winner = await this.#byKey(key);
-      if (winner) return { stored: winner, replayed: true };
+      // A concurrent request with the same key won the insert: answer as it was answered.
+      const earlier = once && (await this.#request(once).catch(() => undefined));
+      if (earlier) return { earlier };
       throw error;
     }
   }
 
-  async #byKey(key: string): Promise<StoredNotification | undefined> {
+  async #request(once: OnceOnly): Promise<{ hash: string; answer: string } | undefined> {
+    return this.findRequest(once.scope, once.key);
+  }
+
+  /** The body hash and answer a caller's earlier request with `key` was recorded with. */
+  async findRequest(scope: string, key: string): Promise<{ hash: string; answer: string } | undefined> {
     const row = await this.#db
-      .selectFrom('idempotency_keys as k')
-      .innerJoin('notifications as n', 'n.id', 'k.notification_id')
-      .select(['n.id', 'n.stream', 'n.seq', 'n.type', 'n.payload', 'n.created_at'])
-      .where('k.key', '=', key)
+      .selectFrom('idempotent_requests')
+      .select(['body_hash', 'answer'])
+      .where('scope', '=', scope)
+      .where('key', '=', key)
       .executeTakeFirst();
-    return row && toStored(row);
+    return row && { hash: row.body_hash, answer: row.answer };
   }
 
   // The reads below run on every connect and replay. They are written with Kysely's `sql`

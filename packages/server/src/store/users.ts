@@ -110,6 +110,20 @@ export class UserStore {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /**
+   * The users producers address by id, in the order given, or the ids no user has: the one
+   * place a publish target's user ids become users.
+   */
+  async resolveUserTargets(ids: readonly number[]): Promise<{ users: User[] } | { unknown: number[] }> {
+    const found = new Map<number, User>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#db.selectFrom('users').select([...USER_COLUMNS]).where('id', 'in', ids.slice(i, i + 500)).execute();
+      for (const row of rows) found.set(Number(row.id), toUser(row));
+    }
+    const unknown = ids.filter((id) => !found.has(id));
+    return unknown.length > 0 ? { unknown } : { users: ids.map((id) => found.get(id)!) };
+  }
+
   async findByUsername(username: string): Promise<UserWithHash | undefined> {
     const row = await this.#db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     return row && row.source !== 'platform' ? { ...toUser(row), password_hash: row.password_hash } : undefined;

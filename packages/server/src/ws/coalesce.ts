@@ -1,4 +1,4 @@
-import { MessageType } from '@herald/protocol';
+import { MessageType, isCustomEventType } from '@herald/protocol';
 import type { WebSocket } from 'ws';
 import type { WireMeta } from '../notifications/index.js';
 import type { Payload } from './frames.js';
@@ -12,6 +12,10 @@ export interface ProgressOutlet {
   send(data: Payload, type: string): void;
 }
 
+/** Progress, and custom events sent with `"persist": false` (no position): only their latest matters. */
+const conflatable = (meta: WireMeta): boolean =>
+  meta.type === MessageType.TRANSCODE_PROGRESS || (meta.offset === undefined && isCustomEventType(meta.type));
+
 /**
  * Messages without a position for one connection. A slow consumer (a quarter of its send
  * buffer waiting) gets the latest progress of each job, not a queue of stale ticks; while
@@ -21,8 +25,9 @@ export class ProgressCoalescer {
   readonly #ws: WebSocket;
   readonly #outlet: ProgressOutlet;
   readonly #thresholdBytes: number;
-  #waiting = new Map<string, Payload>();
+  #waiting = new Map<string, { data: Payload; type: string }>();
   #flushTimer: NodeJS.Timeout | undefined;
+  #seq = 0;
 
   constructor(ws: WebSocket, outlet: ProgressOutlet, sendBufferBytes: number) {
     this.#ws = ws;
@@ -31,7 +36,7 @@ export class ProgressCoalescer {
   }
 
   offer(data: Payload, meta: WireMeta): void {
-    if (meta.type !== MessageType.TRANSCODE_PROGRESS || this.#ws.bufferedAmount < this.#thresholdBytes) {
+    if (!conflatable(meta) || this.#ws.bufferedAmount < this.#thresholdBytes) {
       if (this.#waiting.size === 0) this.#outlet.send(data, meta.type);
       else this.#coalesce(data, meta);
       return;
@@ -40,9 +45,10 @@ export class ProgressCoalescer {
   }
 
   #coalesce(data: Payload, meta: WireMeta): void {
-    const key = meta.job_id ?? `video:${meta.video_id}`;
+    // Progress: the latest per job; an ephemeral custom event: the latest of its type; anything else keeps its place.
+    const key = meta.type === MessageType.TRANSCODE_PROGRESS ? (meta.job_id ?? `video:${meta.video_id}`) : conflatable(meta) ? `event:${meta.type}` : `once:${this.#seq++}`;
     this.#waiting.delete(key);
-    this.#waiting.set(key, data);
+    this.#waiting.set(key, { data, type: meta.type });
     this.#flushTimer ??= setTimeout(() => this.#flush(), COALESCE_FLUSH_MS);
   }
 
@@ -55,7 +61,7 @@ export class ProgressCoalescer {
     }
     const items = this.#waiting;
     this.#waiting = new Map();
-    for (const data of items.values()) this.#outlet.send(data, MessageType.TRANSCODE_PROGRESS);
+    for (const { data, type } of items.values()) this.#outlet.send(data, type);
   }
 
   clear(): void {

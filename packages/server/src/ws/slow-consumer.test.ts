@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '@herald/protocol';
+import { HttpPublisher } from '@herald/transcode';
 import { openSocket, sleep, startHerald, until, type TestHerald, type TestSocket } from '@herald/testing/herald';
 
 let herald: TestHerald | undefined;
@@ -67,4 +68,33 @@ describe('a client that stops reading', () => {
     expect(slow.of('announcement')).toHaveLength(FLOOD);
     slow.close();
   }, 60_000);
+
+  it("gets an external transcoder's progress over HTTP, and ephemeral custom events, conflated to the latest", async () => {
+    const serviceKey = 'slow-consumer-service-key-0123456789';
+    herald = await startHerald({ WS_SEND_BUFFER_BYTES: String(40 * 1024 * 1024), HERALD_SERVICE_KEY: serviceKey });
+    const admin = await herald.user('admin', { admin: true });
+    const slow = openSocket(`${herald.wsUrl}/api/v1/ws/admin?token=${admin.token}`);
+    await slow.waitFor((m) => m.type === 'resumed');
+    rawSocket(slow).pause();
+    await flood(herald, FLOOD);
+    // What `herald worker` (or any outside transcoder) does: POST /api/v1/events with the service key.
+    const publisher = new HttpPublisher({ url: herald.url, serviceKey });
+    for (let tick = 1; tick <= 60; tick++) {
+      await publisher.publish({ type: 'transcode_progress', job_id: 'ext-1', video_id: 77, status: 'processing', progress: tick, message: `tick ${tick}` });
+      const res = await fetch(`${herald.url}/api/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${serviceKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'cursor.moved', target: 'admin', data: { x: tick }, persist: false }),
+      });
+      expect(res.status).toBe(202);
+    }
+    await sleep(100);
+    rawSocket(slow).resume();
+    await until(() => slow.of('transcode_progress').some((m) => m.progress === 60) && slow.of('cursor.moved').some((m) => (m.data as { x: number }).x === 60), 20_000, 'the latest tick and cursor');
+    await sleep(200);
+    expect(slow.of('transcode_progress').filter((m) => m.job_id === 'ext-1').length).toBeLessThan(10);
+    expect(slow.of('cursor.moved').length).toBeLessThan(10);
+    expect(slow.of('announcement')).toHaveLength(FLOOD);
+    slow.close();
+  }, 90_000);
 });
