@@ -199,7 +199,7 @@ describe('statistics and zombie cleanup', () => {
       const stats = async () => (await fetch(`${zombieHerald.url}/api/v1/ws/stats`)).json();
       const a = await connected(`${zombieHerald.wsUrl}/api/v1/ws?token=${dave.token}`);
       const b = await connected(`${zombieHerald.wsUrl}/api/v1/ws?token=${dave.token}`);
-      expect(await stats()).toEqual({ total_users: 1, total_user_connections: 2, total_admin_connections: 0, total_connections: 2 });
+      expect(await stats()).toEqual({ total_users: 1, total_user_connections: 2, total_admin_connections: 0, total_connections: 2, transports: { ws: 2, sse: 0 } });
       a.close();
       await a.closed;
       await sleep(50);

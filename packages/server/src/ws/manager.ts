@@ -21,6 +21,8 @@ export class ConnectionManager {
   /** Connections per user over both endpoints, and user-endpoint connections in all: O(1) limits and stats. */
   readonly #perUser = new Map<number, number>();
   #userConnections = 0;
+  /** Connections carried by SSE (`sse/`); the rest are WebSockets. */
+  readonly #sse = { users: 0, admins: 0 };
   readonly #broker: Broker;
   readonly #log: Logger;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -45,6 +47,7 @@ export class ConnectionManager {
       this.#userConnections++;
     }
     this.#perUser.set(conn.userId, (this.#perUser.get(conn.userId) ?? 0) + 1);
+    if (conn.transport === 'sse') this.#sse[conn.isAdmin ? 'admins' : 'users']++;
     const subscribing: Promise<void>[] = [];
     for (const stream of conn.streams) {
       let readers = this.#byStream.get(stream);
@@ -71,6 +74,7 @@ export class ConnectionManager {
       this.#userConnections--;
       this.#log.info({ user_id: conn.userId }, '❌ User WebSocket disconnected');
     }
+    if (conn.transport === 'sse') this.#sse[conn.isAdmin ? 'admins' : 'users']--;
     const remaining = (this.#perUser.get(conn.userId) ?? 1) - 1;
     if (remaining <= 0) this.#perUser.delete(conn.userId);
     else this.#perUser.set(conn.userId, remaining);
@@ -105,7 +109,13 @@ export class ConnectionManager {
       total_user_connections: this.#userConnections,
       total_admin_connections: this.#admins.size,
       total_connections: this.#userConnections + this.#admins.size,
+      transports: { ws: this.#userConnections + this.#admins.size - this.#sse.users - this.#sse.admins, sse: this.#sse.users + this.#sse.admins },
     };
+  }
+
+  /** This node's SSE connections by endpoint (the rest are WebSockets). */
+  sseCount(): { users: number; admins: number } {
+    return { ...this.#sse };
   }
 
   /** How many connections one user has on this node (both endpoints). */

@@ -1,0 +1,126 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { formatSince, type StreamPosition } from '@herald/protocol';
+import { CONNECTION } from '../ws/connection.js';
+import { SharedFrame } from '../ws/frames.js';
+
+/** `ws`'s ready states, which the session reads. */
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/** Close code reported when the client (or the network) ended the stream first. */
+const ABNORMAL = 1006;
+
+const CLOSE_EVENT = 'event: close\ndata: ';
+const DATA = 'data: ';
+const END = '\n\n';
+/** An SSE comment: proxies see traffic, EventSource ignores it. */
+export const HEARTBEAT_COMMENT = ': heartbeat\n\n';
+
+/** `data: <json>\n\n` of a payload shared by every SSE stream of the node, built once. */
+const sharedData = new WeakMap<Buffer, Buffer>();
+
+function dataOf(payload: string | Buffer): string | Buffer {
+  if (typeof payload === 'string') return DATA + payload + END;
+  let framed = sharedData.get(payload);
+  if (framed === undefined) {
+    framed = Buffer.concat([Buffer.from(DATA), payload, Buffer.from(END)]);
+    sharedData.set(payload, framed);
+  }
+  return framed;
+}
+
+/**
+ * One `text/event-stream` response dressed as the part of `ws`'s `WebSocket` that a session
+ * (`ws/connection.ts`) uses: `send` writes an SSE event, `close(code, reason)` writes
+ * `event: close` with `{code, reason}` then ends, `ping` writes a heartbeat comment,
+ * `bufferedAmount` is what Node still holds for the response (so the slow-consumer cut and
+ * progress coalescing apply unchanged), and `close` is emitted once the response is gone.
+ *
+ * Every message carries `id: <positions>` in the `since` format (`user:42@17,broadcast@5`):
+ * the session's positions once that message is delivered, so `Last-Event-ID` resumes
+ * exactly where the client stopped. The id is written only when it changes.
+ */
+export class SseSocket extends EventEmitter {
+  readonly CONNECTING = CONNECTING;
+  readonly OPEN = OPEN;
+  readonly CLOSING = CLOSING;
+  readonly CLOSED = CLOSED;
+  readyState: number = OPEN;
+  readonly #res: ServerResponse;
+  #lastId = '';
+  #corked = false;
+
+  constructor(res: ServerResponse) {
+    super();
+    this.#res = res;
+    res.on('close', () => this.#closed());
+    res.on('error', () => res.destroy());
+    // Heartbeats are the sign of life for a stream: a drained buffer after a stall proves the reader is back.
+    res.on('drain', () => this.emit('pong'));
+  }
+
+  get bufferedAmount(): number {
+    const res = this.#res;
+    return res.writableLength + (res.socket?.writableLength ?? 0);
+  }
+
+  /** Writes one message as an SSE event (JSON never holds a raw newline, so one `data:` line). */
+  send(data: string | Buffer | SharedFrame): void {
+    if (this.readyState !== OPEN) return;
+    const payload = data instanceof SharedFrame ? data.payload : data;
+    this.#corkForTurn();
+    const id = this.#positionId();
+    if (id !== this.#lastId && id !== '') {
+      this.#lastId = id;
+      this.#res.write(`id: ${id}\n`);
+    }
+    this.#res.write(dataOf(payload));
+  }
+
+  /** A heartbeat comment; answered at once (`pong`) unless the stream is stalled behind a full buffer. */
+  ping(): void {
+    if (this.readyState !== OPEN) return;
+    this.#res.write(HEARTBEAT_COMMENT);
+    if (!this.#res.writableNeedDrain) this.emit('pong');
+  }
+
+  /** `event: close` with the code and reason, then the end of the response. */
+  close(code: number, reason: string): void {
+    if (this.readyState !== OPEN) return;
+    this.readyState = CLOSING;
+    this.#closeCode = code;
+    this.#res.end(CLOSE_EVENT + JSON.stringify({ code, reason }) + END);
+  }
+
+  terminate(): void {
+    if (this.readyState === CLOSED) return;
+    this.#res.destroy();
+  }
+
+  #closeCode: number | undefined;
+
+  #closed(): void {
+    if (this.readyState === CLOSED) return;
+    this.readyState = CLOSED;
+    this.emit('close', this.#closeCode ?? ABNORMAL, Buffer.alloc(0));
+  }
+
+  #positionId(): string {
+    const conn = (this as unknown as Record<symbol, { positions: StreamPosition } | undefined>)[CONNECTION];
+    return conn ? formatSince(conn.positions) : '';
+  }
+
+  /** Messages due in one turn of the event loop leave in one write. */
+  #corkForTurn(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#res.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      this.#res.uncork();
+    });
+  }
+}
