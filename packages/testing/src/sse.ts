@@ -95,8 +95,8 @@ export function openSse(url: string, headers: Record<string, string> = {}): Test
       await until(() => messages.some(test), timeoutMs, 'an SSE message');
       return messages.find(test)!;
     },
-    pause: () => res?.socket.pause(),
-    resume: () => res?.socket.resume(),
+    pause: () => res?.pause(),
+    resume: () => res?.resume(),
     close: () => req.destroy(),
   };
 }

@@ -63,8 +63,8 @@ export class SseSocket extends EventEmitter {
   }
 
   get bufferedAmount(): number {
-    const res = this.#res;
-    return res.writableLength + (res.socket?.writableLength ?? 0);
+    // Node counts what the response holds and what its socket still has to write.
+    return this.#res.writableLength;
   }
 
   /** Writes one message as an SSE event (JSON never holds a raw newline, so one `data:` line). */
