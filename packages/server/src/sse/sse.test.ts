@@ -128,3 +128,29 @@ describe('the SSE endpoints', () => {
     expect((await stream.ended)?.code).toBe(CloseCode.UNAUTHORIZED);
   });
 });
+
+describe('the commands of an SSE client over HTTP', () => {
+  it('marks several notifications read; the stream gets notifications_read', async () => {
+    const user = await herald.user('hank');
+    const stream = openSse(sseUrl(user.token));
+    await stream.waitFor((m) => m.type === 'resumed');
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await herald.notifications.notifySystemMessage(`n${i}`, 'info', user.id)).stored[0].id);
+    const response = await fetch(`${herald.url}/api/v1/notifications/read`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: ids.slice(0, 2) }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ unread_count: 1 });
+    const read = await stream.waitFor((m) => m.type === 'notifications_read');
+    expect(read).toMatchObject({ unread_count: 1 });
+    const bad = await fetch(`${herald.url}/api/v1/notifications/read`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: [] }),
+    });
+    expect(bad.status).toBe(400);
+    stream.close();
+  });
+});
