@@ -112,7 +112,8 @@ export interface ResolvedOptions {
 
 /** Applies defaults; throws a `TypeError` naming what is missing outside a browser. */
 export function resolveOptions(options: HeraldClientOptions): ResolvedOptions {
-  const WebSocketImpl = options.WebSocket ?? defaultWebSocket();
+  const transports = transportsOf(options.transports);
+  const WebSocketImpl = options.WebSocket ?? defaultWebSocket() ?? (transports.includes('websocket') ? undefined : (NoWebSocket as unknown as WebSocketConstructor));
   if (!WebSocketImpl) {
     throw new TypeError("HeraldClient: no global WebSocket; pass one as the `WebSocket` option (e.g. `ws`'s WebSocket in Node)");
   }
@@ -130,7 +131,7 @@ export function resolveOptions(options: HeraldClientOptions): ResolvedOptions {
     heartbeatTimeout: options.heartbeatTimeout ?? 10_000,
     connectTimeout: options.connectTimeout ?? 15_000,
     tokenTransport: options.tokenTransport ?? 'protocol',
-    transports: transportsOf(options.transports),
+    transports,
     fallbackAfter: options.fallbackAfter ?? 2,
     websocketRetryInterval: options.websocketRetryInterval ?? 300_000,
     sseEndpoint: options.sseEndpoint,
@@ -147,6 +148,13 @@ export function resolveOptions(options: HeraldClientOptions): ResolvedOptions {
     random: options.random ?? Math.random,
     logger: options.logger === undefined ? ((globalThis as { console?: ErrorLogger }).console ?? null) : options.logger,
   };
+}
+
+/** Stands in for `WebSocket` where none exists and only SSE is used (`transports: ['sse']`): never constructed. */
+class NoWebSocket {
+  constructor() {
+    throw new TypeError('HeraldClient: no WebSocket in this environment');
+  }
 }
 
 function transportsOf(transports: HeraldClientOptions['transports']): ReadonlyArray<'websocket' | 'sse'> {

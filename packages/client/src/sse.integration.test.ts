@@ -31,7 +31,7 @@ describe('HeraldClient over SSE', () => {
   it("uses SSE only with transports: ['sse']: messages, mark read and stats over HTTP", async () => {
     const herald = await node();
     const user = await herald.user('sse-only');
-    const client = new HeraldClient({ url: herald.wsUrl, getToken: () => user.token, WebSocket, transports: ['sse'], heartbeatInterval: 0 });
+    const client = new HeraldClient({ url: herald.wsUrl, getToken: () => user.token, transports: ['sse'], heartbeatInterval: 0 }); // no WebSocket needed (Node 20 has none)
     cleanups.push(() => client.close());
     const received: string[] = [];
     client.on('system_message', (m) => void received.push(m.message));

@@ -52,6 +52,8 @@ export class SseSocket extends EventEmitter {
   readonly #res: ServerResponse;
   #lastId = '';
   #corked = false;
+  /** The code of the close the server started (a stream the client ended reports 1006). */
+  #closeCode: number | undefined;
 
   constructor(res: ServerResponse) {
     super();
@@ -99,8 +101,6 @@ export class SseSocket extends EventEmitter {
     if (this.readyState === CLOSED) return;
     this.#res.destroy();
   }
-
-  #closeCode: number | undefined;
 
   #closed(): void {
     if (this.readyState === CLOSED) return;
