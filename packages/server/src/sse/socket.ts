@@ -19,17 +19,36 @@ const END = '\n\n';
 /** An SSE comment: proxies see traffic, EventSource ignores it. */
 export const HEARTBEAT_COMMENT = ': heartbeat\n\n';
 
-/** `data: <json>\n\n` of a payload shared by every SSE stream of the node, built once. */
-const sharedData = new WeakMap<Buffer, Buffer>();
+/** `data: <json>\n\n` of a payload shared by every SSE stream of the node, decoded once. */
+const sharedData = new WeakMap<Buffer, string>();
 
-function dataOf(payload: string | Buffer): string | Buffer {
+function dataOf(payload: string | Buffer): string {
   if (typeof payload === 'string') return DATA + payload + END;
   let framed = sharedData.get(payload);
   if (framed === undefined) {
-    framed = Buffer.concat([Buffer.from(DATA), payload, Buffer.from(END)]);
+    framed = DATA + payload.toString('utf8') + END;
     sharedData.set(payload, framed);
   }
   return framed;
+}
+
+/** Responses corked in this turn of the event loop: every message due now leaves in one write. */
+const corked: ServerResponse[] = [];
+let uncorkScheduled = false;
+
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (let i = 0; i < corked.length; i++) corked[i].uncork();
+  corked.length = 0;
+}
+
+function corkForTurn(res: ServerResponse): void {
+  if (res.writableCorked !== 0) return;
+  res.cork();
+  corked.push(res);
+  if (uncorkScheduled) return;
+  uncorkScheduled = true;
+  process.nextTick(uncorkAll);
 }
 
 /**
@@ -51,7 +70,6 @@ export class SseSocket extends EventEmitter {
   readyState: number = OPEN;
   readonly #res: ServerResponse;
   #lastId = '';
-  #corked = false;
   /** The code of the close the server started (a stream the client ended reports 1006). */
   #closeCode: number | undefined;
 
@@ -73,13 +91,13 @@ export class SseSocket extends EventEmitter {
   send(data: string | Buffer | SharedFrame): void {
     if (this.readyState !== OPEN) return;
     const payload = data instanceof SharedFrame ? data.payload : data;
-    this.#corkForTurn();
+    corkForTurn(this.#res);
     const id = this.#positionId();
+    // One write per message: each write of a chunked response costs three socket writes.
     if (id !== this.#lastId && id !== '') {
       this.#lastId = id;
-      this.#res.write(`id: ${id}\n`);
-    }
-    this.#res.write(dataOf(payload));
+      this.#res.write(`id: ${id}\n${dataOf(payload)}`);
+    } else this.#res.write(dataOf(payload));
   }
 
   /** A heartbeat comment; answered at once (`pong`) unless the stream is stalled behind a full buffer. */
@@ -111,16 +129,5 @@ export class SseSocket extends EventEmitter {
   #positionId(): string {
     const conn = (this as unknown as Record<symbol, { positions: StreamPosition } | undefined>)[CONNECTION];
     return conn ? formatSince(conn.positions) : '';
-  }
-
-  /** Messages due in one turn of the event loop leave in one write. */
-  #corkForTurn(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#res.cork();
-    process.nextTick(() => {
-      this.#corked = false;
-      this.#res.uncork();
-    });
   }
 }
