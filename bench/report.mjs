@@ -1,8 +1,8 @@
 // Renders bench/RESULTS.md from the results object of run.mjs.
 const f = (x, d = 1) => (typeof x !== 'number' || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(d));
 const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : 'n/a');
-const KINDS = ['herald', 'ws', 'sio', 'nchan'];
-const NAMES = { herald: 'Herald', ws: 'bare ws', sio: 'Socket.IO 4.8', nchan: 'nginx+Nchan' };
+const KINDS = ['herald', 'herald-sse', 'ws', 'sio', 'nchan'];
+const NAMES = { herald: 'Herald', 'herald-sse': 'Herald over SSE', ws: 'bare ws', sio: 'Socket.IO 4.8', nchan: 'nginx+Nchan' };
 
 const FANOUT_PHASES = (P) => [
   ['big', `fan-out ${P.big} sockets @ ${P.rateBig} msg/s × ${P.secsBig} s`],

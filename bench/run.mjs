@@ -361,7 +361,15 @@ http {
   };
 }
 
-const startTarget = (kind) => (kind === 'herald' ? startHerald() : kind === 'nchan' ? startNchan() : startNodeRef(kind));
+/** Herald with its clients on the SSE endpoint (`/api/v1/sse/admin`): the fallback transport, same server. */
+async function startHeraldSse() {
+  const t = await startHerald({ name: 'herald-sse' });
+  const token = new URL(t.client.url).searchParams.get('token');
+  return { ...t, label: 'Herald (SSE)', kind: 'herald-sse', client: { kind: 'herald-sse', url: `http://127.0.0.1:${t.port}/api/v1/sse/admin?token=${token}` } };
+}
+
+const startTarget = (kind) =>
+  kind === 'herald' ? startHerald() : kind === 'herald-sse' ? startHeraldSse() : kind === 'nchan' ? startNchan() : startNodeRef(kind);
 
 // ---------- measurements ----------
 let nextSeq = 1;

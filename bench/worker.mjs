@@ -1,6 +1,7 @@
 // Load-generator worker: one process holding many WebSocket clients (forked by run.mjs with IPC).
 // Every target (Herald, bare ws, Socket.IO, Nchan) is driven by the same `ws` client code;
 // Socket.IO's engine.io/socket.io framing is spoken directly (open, CONNECT with auth, ping/pong).
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
@@ -83,7 +84,58 @@ function onPayload(c, buf) {
   return true;
 }
 
+const EVENT_END = Buffer.from('\n\n');
+
+/** Herald over Server-Sent Events: one `http` request per client, events split on blank lines. */
+function connectSse(c, since) {
+  return new Promise((resolve) => {
+    let url = target.url;
+    if (since && c.offset > 0) url += `&since=admins@${c.offset}`;
+    let settled = false;
+    const done = (ok) => {
+      if (settled) return;
+      settled = true;
+      c.ready = ok;
+      resolve(ok);
+    };
+    const req = http.get(url, { localAddress: addrs[c.i % addrs.length], agent: false, headers: { accept: 'text/event-stream' } });
+    const sock = { readyState: 0, _socket: null, terminate: () => req.destroy(), once: (_e, fn) => req.once('close', fn) };
+    c.ws = sock;
+    c.ready = false;
+    req.on('response', (res) => {
+      c.open = true;
+      sock.readyState = 1;
+      sock._socket = res.socket;
+      let rest = null;
+      res.on('data', (chunk) => {
+        let buf = rest ? Buffer.concat([rest, chunk]) : chunk;
+        let from = 0;
+        for (let end; (end = buf.indexOf(EVENT_END, from)) !== -1; from = end + 2) {
+          const event = buf.subarray(from, end);
+          if (onPayload(c, event)) continue;
+          if (event.indexOf(RESUMED) >= 0) done(true);
+        }
+        rest = from < buf.length ? buf.subarray(from) : null;
+      });
+      res.on('close', () => {
+        c.open = false;
+        c.ready = false;
+        sock.readyState = 3;
+        closes.set('sse-end', (closes.get('sse-end') ?? 0) + 1);
+        done(false);
+      });
+    });
+    req.on('error', () => done(false));
+    req.on('close', () => {
+      c.open = false;
+      sock.readyState = 3;
+      done(false);
+    });
+  });
+}
+
 function connect(c, since) {
+  if (target.kind === 'herald-sse') return connectSse(c, since);
   return new Promise((resolve) => {
     let url = target.url;
     if (target.kind === 'herald' && since && c.offset > 0) url += `&since=admins@${c.offset}`;

@@ -27,6 +27,8 @@ function makeClient(options: Partial<HeraldClientOptions> = {}): HeraldClient {
     timers,
     onlineSource: null,
     random: () => 0,
+    // The fake server speaks WebSocket only: no SSE fallback (sse.integration.test.ts covers it).
+    transports: ['websocket'],
     ...options,
   });
   clients.push(client);

@@ -103,6 +103,11 @@ export class HeraldClient {
     return this.#positions.positions;
   }
 
+  /** The transport of the current (or next) connection: `'websocket'`, or `'sse'` after a fallback (docs/sse.md). */
+  get transport(): 'websocket' | 'sse' {
+    return this.#connection.transport;
+  }
+
   /** Base URL of the HTTP API. */
   get httpUrl(): string {
     return this.#options.httpUrl;

@@ -2,12 +2,19 @@ import { CloseCode, closeAction, reconnectHint, PONG } from '@herald/protocol';
 import { backoff } from './backoff.js';
 import { ReadyState, type WebSocketLike } from './environment.js';
 import { ClientErrorCode } from './errors.js';
-import { endpointFor, type ResolvedOptions } from './options.js';
+import { endpointFor, sseEndpointFor, type ResolvedOptions } from './options.js';
+import { SseSocket } from './sse.js';
 import { TimerSet } from './timer-set.js';
 import { tokenSaysAdmin } from './token.js';
 import type { ConnectionState, DisconnectEvent } from './types.js';
 
-type TimerName = 'connect' | 'reconnect' | 'ping' | 'pong';
+type TimerName = 'connect' | 'reconnect' | 'ping' | 'pong' | 'upgrade';
+
+/** The transports the client speaks. */
+export type Transport = 'websocket' | 'sse';
+
+/** Close codes of a WebSocket that never reached the server's checks: the upgrade itself failed. */
+const UPGRADE_FAILURES: ReadonlySet<number> = new Set([1002, 1005, 1006, 1015]);
 
 /** What the connection tells its owner (the client, which gives the frames their meaning). */
 export interface ConnectionHooks {
@@ -40,11 +47,20 @@ export class Connection {
   /** Closed because reconnects ran out: coming back online restarts. */
   #exhausted = false;
   #offOnline: (() => void) | null = null;
+  #transport: Transport;
+  /** WebSocket attempts in a row that failed before `connected`. */
+  #upgradeFailures = 0;
 
   constructor(options: ResolvedOptions, hooks: ConnectionHooks) {
     this.#options = options;
     this.#hooks = hooks;
     this.#timers = new TimerSet(options.timers);
+    this.#transport = options.transports[0];
+  }
+
+  /** The transport of the current (or next) connection. */
+  get transport(): Transport {
+    return this.#transport;
   }
 
   get state(): ConnectionState {
@@ -85,7 +101,35 @@ export class Connection {
     this.#attempts = 0;
     this.#authRetry = false;
     this.#exhausted = false;
+    if (this.#transport === 'websocket') this.#upgradeFailures = 0;
+    else this.#scheduleUpgrade();
     this.#setState('open');
+  }
+
+  /** On SSE with WebSocket allowed: try WebSocket again later (positions carry over through `since`). */
+  #scheduleUpgrade(): void {
+    const interval = this.#options.websocketRetryInterval;
+    if (interval <= 0 || !this.#options.transports.includes('websocket')) return;
+    this.#timers.schedule('upgrade', interval, () => {
+      this.#transport = 'websocket';
+      // One failure sends the client back to SSE at once.
+      this.#upgradeFailures = Math.max(this.#options.fallbackAfter - 1, 0);
+      this.#disconnect(CloseCode.NORMAL, 'retrying WebSocket', 'now');
+    });
+  }
+
+  /**
+   * A WebSocket that failed before `connected` without a server's close code (blocked
+   * upgrade, proxy, connect timeout): after `fallbackAfter` in a row the client uses SSE.
+   * True when it switched (the caller reconnects at once).
+   */
+  #upgradeFailed(code: number): boolean {
+    if (this.#transport !== 'websocket' || this.#state === 'open' || !UPGRADE_FAILURES.has(code)) return false;
+    this.#upgradeFailures += 1;
+    if (this.#upgradeFailures < this.#options.fallbackAfter || !this.#options.transports.includes('sse')) return false;
+    this.#transport = 'sse';
+    this.#attempts = 0;
+    return true;
   }
 
   #setState(next: ConnectionState): void {
@@ -113,16 +157,22 @@ export class Connection {
       return;
     }
     const admin = this.#options.isAdmin === 'auto' ? tokenSaysAdmin(token) : this.#options.isAdmin;
-    const url = new URL(endpointFor(this.#options, admin));
+    const sse = this.#transport === 'sse';
+    const url = new URL(sse ? sseEndpointFor(this.#options, admin) : endpointFor(this.#options, admin));
     const since = this.#hooks.since();
     if (since) url.searchParams.set('since', since);
     if (this.#options.tokenTransport === 'query') url.searchParams.set('token', token);
     let socket: WebSocketLike;
     try {
-      socket =
-        this.#options.tokenTransport === 'protocol'
-          ? new this.#options.WebSocket(url.toString(), ['bearer', token])
-          : new this.#options.WebSocket(url.toString());
+      if (sse) {
+        if (!this.#options.streamFetch) throw new TypeError('no fetch available for the SSE transport; pass the `fetch` option');
+        socket = new SseSocket(url.toString(), { token, tokenInQuery: this.#options.tokenTransport === 'query', httpUrl: this.#options.httpUrl, fetch: this.#options.streamFetch });
+      } else {
+        socket =
+          this.#options.tokenTransport === 'protocol'
+            ? new this.#options.WebSocket(url.toString(), ['bearer', token])
+            : new this.#options.WebSocket(url.toString());
+      }
     } catch (cause) {
       this.#hooks.fail(ClientErrorCode.TRANSPORT, 'could not create the WebSocket', { cause });
       this.#disconnect(CloseCode.INTERNAL_ERROR, 'socket creation failed', true);
@@ -143,7 +193,8 @@ export class Connection {
       if (id === this.#socketId) this.#onClose(event.code, event.reason ?? '');
     };
     this.#timers.schedule('connect', this.#options.connectTimeout, () => {
-      if (id === this.#socketId) this.#disconnect(CloseCode.INTERNAL_ERROR, 'connect timeout', true);
+      if (id !== this.#socketId) return;
+      this.#disconnect(CloseCode.INTERNAL_ERROR, 'connect timeout', this.#upgradeFailed(1006) ? 'now' : true);
     });
   }
 
@@ -174,7 +225,8 @@ export class Connection {
         }
         return;
       case 'reconnect':
-        this.#disconnect(code, reason, true, code === CloseCode.GOING_AWAY ? reconnectHint(reason) : undefined);
+        if (this.#upgradeFailed(code)) this.#disconnect(code, reason, 'now');
+        else this.#disconnect(code, reason, true, code === CloseCode.GOING_AWAY ? reconnectHint(reason) : undefined);
         return;
     }
   }

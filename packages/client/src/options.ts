@@ -2,6 +2,7 @@ import type { StreamPosition } from '@herald/protocol';
 import { defaultBaseUrl, defaultFetch, defaultOnlineSource, defaultWebSocket, globalTimers } from './environment.js';
 import type { FetchLike, OnlineSource, Timers, WebSocketConstructor } from './environment.js';
 import type { HeraldClientError } from './errors.js';
+import type { StreamFetch } from './sse.js';
 import { localStorageTokenProvider } from './token.js';
 import type { ResyncEvent, TokenProvider } from './types.js';
 
@@ -28,6 +29,18 @@ export interface HeraldClientOptions {
    * per connect from the token's claims (`'auto'`: `is_admin` or `adm` true → admin).
    */
   isAdmin?: boolean | 'auto';
+  /**
+   * Transports in order of preference (default `['websocket', 'sse']`): WebSocket first,
+   * Server-Sent Events after `fallbackAfter` failed upgrades; `['sse']` uses SSE only,
+   * `['websocket']` never falls back. See docs/sse.md.
+   */
+  transports?: ReadonlyArray<'websocket' | 'sse'>;
+  /** WebSocket attempts in a row that fail before `connected` (network errors, no close code) before SSE is used (default 2). */
+  fallbackAfter?: number;
+  /** While on SSE, how long until WebSocket is tried again, in ms (default 300000: 5 minutes; 0 never). */
+  websocketRetryInterval?: number;
+  /** Full SSE endpoint URL override (default `<httpUrl>/api/v1/sse` or `<httpUrl>/api/v1/sse/admin`). */
+  sseEndpoint?: string;
   /** `protocol` (default) sends the token as `Sec-WebSocket-Protocol: bearer, <token>`; `query` as `?token=`. */
   tokenTransport?: 'protocol' | 'query';
   /** Connect from the constructor (default `true`). */
@@ -77,6 +90,10 @@ export interface ResolvedOptions {
   heartbeatTimeout: number;
   connectTimeout: number;
   tokenTransport: 'protocol' | 'query';
+  transports: ReadonlyArray<'websocket' | 'sse'>;
+  fallbackAfter: number;
+  websocketRetryInterval: number;
+  sseEndpoint: string | undefined;
   isAdmin: boolean | 'auto';
   getToken: TokenProvider;
   /** `undefined` when `endpoint` overrides it. */
@@ -87,13 +104,16 @@ export interface ResolvedOptions {
   timers: Timers;
   onlineSource: OnlineSource | null;
   fetch: FetchLike | undefined;
+  /** The same `fetch`, for the SSE transport's streamed responses. */
+  streamFetch: StreamFetch | undefined;
   random: () => number;
   logger: ErrorLogger | null;
 }
 
 /** Applies defaults; throws a `TypeError` naming what is missing outside a browser. */
 export function resolveOptions(options: HeraldClientOptions): ResolvedOptions {
-  const WebSocketImpl = options.WebSocket ?? defaultWebSocket();
+  const transports = transportsOf(options.transports);
+  const WebSocketImpl = options.WebSocket ?? defaultWebSocket() ?? (transports.includes('websocket') ? undefined : (NoWebSocket as unknown as WebSocketConstructor));
   if (!WebSocketImpl) {
     throw new TypeError("HeraldClient: no global WebSocket; pass one as the `WebSocket` option (e.g. `ws`'s WebSocket in Node)");
   }
@@ -111,6 +131,10 @@ export function resolveOptions(options: HeraldClientOptions): ResolvedOptions {
     heartbeatTimeout: options.heartbeatTimeout ?? 10_000,
     connectTimeout: options.connectTimeout ?? 15_000,
     tokenTransport: options.tokenTransport ?? 'protocol',
+    transports,
+    fallbackAfter: options.fallbackAfter ?? 2,
+    websocketRetryInterval: options.websocketRetryInterval ?? 300_000,
+    sseEndpoint: options.sseEndpoint,
     isAdmin: options.isAdmin ?? false,
     getToken,
     base,
@@ -120,9 +144,29 @@ export function resolveOptions(options: HeraldClientOptions): ResolvedOptions {
     timers: options.timers ?? globalTimers,
     onlineSource: options.onlineSource === undefined ? defaultOnlineSource() : options.onlineSource,
     fetch: options.fetch ?? defaultFetch(),
+    streamFetch: (options.fetch ?? (globalThis as { fetch?: unknown }).fetch) as StreamFetch | undefined,
     random: options.random ?? Math.random,
     logger: options.logger === undefined ? ((globalThis as { console?: ErrorLogger }).console ?? null) : options.logger,
   };
+}
+
+/** Stands in for `WebSocket` where none exists and only SSE is used (`transports: ['sse']`): never constructed. */
+class NoWebSocket {
+  constructor() {
+    throw new TypeError('HeraldClient: no WebSocket in this environment');
+  }
+}
+
+function transportsOf(transports: HeraldClientOptions['transports']): ReadonlyArray<'websocket' | 'sse'> {
+  if (transports === undefined) return ['websocket', 'sse'];
+  const known = transports.filter((t) => t === 'websocket' || t === 'sse');
+  if (known.length === 0) throw new TypeError("HeraldClient: `transports` needs 'websocket', 'sse' or both");
+  return known;
+}
+
+/** The SSE endpoint URL for a connect: `sseEndpoint` if given, else by the admin flag. */
+export function sseEndpointFor(options: Pick<ResolvedOptions, 'httpUrl' | 'sseEndpoint'>, admin: boolean): string {
+  return options.sseEndpoint ?? `${options.httpUrl}/api/v1/sse${admin ? '/admin' : ''}`;
 }
 
 /** The endpoint URL for a connect: `endpoint` if given, else by the admin flag (see `isAdmin`). */

@@ -27,6 +27,8 @@ export interface ConnectionStats {
   total_user_connections: number;
   total_admin_connections: number;
   total_connections: number;
+  /** Connections by transport: WebSocket and Server-Sent Events (Herald addition). */
+  transports?: { ws: number; sse: number };
 }
 
 /** Fields every persisted notification carries in addition to its type's own fields. */

@@ -30,6 +30,7 @@ import { serverLogging } from './logging.js';
 import { Metrics } from './metrics.js';
 import { CompatBridge, type NotificationService } from './notifications/index.js';
 import { Shutdown } from './shutdown.js';
+import { sseRoutes } from './sse/index.js';
 import type { Store } from './store/index.js';
 import { schedulePruning } from './store/retention.js';
 import { ConnectionManager, WebSocketGateway } from './ws/index.js';
@@ -91,7 +92,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const manager = new ConnectionManager(broker, log);
   metrics.observeConnections(() => {
     const stats = manager.getConnectionCount();
-    return { users: stats.total_user_connections, admins: stats.total_admin_connections };
+    return { users: stats.total_user_connections, admins: stats.total_admin_connections, sse: manager.sseCount() };
   });
   const presence = new NodePresence(nodeId, broker, manager);
   manager.onChanged(() => presence.changed());
@@ -132,6 +133,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
   await app.register(eventRoutes, { notifications, store, guards: routeGuards });
+  await app.register(sseRoutes, { gateway, metrics });
   // The transcoder is a producer like any other: embedded, it publishes through the producers' path (checks included).
   const transcoder = await startTranscoder({
     database: storeLocation(config),

@@ -31,8 +31,8 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
-  readonly connections: Gauge<'kind'>;
-  #count: () => { users: number; admins: number } = () => ({ users: 0, admins: 0 });
+  readonly connections: Gauge<'kind' | 'transport'>;
+  #count: () => { users: number; admins: number; sse?: { users: number; admins: number } } = () => ({ users: 0, admins: 0 });
 
   countSent(type: string): void {
     this.#sent.set(type, (this.#sent.get(type) ?? 0) + 1);
@@ -44,7 +44,7 @@ export class Metrics {
   }
 
   /** Where the connection gauge reads its figures (the connection manager, once it exists). */
-  observeConnections(count: () => { users: number; admins: number }): void {
+  observeConnections(count: () => { users: number; admins: number; sse?: { users: number; admins: number } }): void {
     this.#count = count;
   }
 
@@ -63,13 +63,15 @@ export class Metrics {
     });
     this.connections = new Gauge({
       name: 'herald_ws_connections',
-      help: 'Open WebSocket connections on this node, by kind',
-      labelNames: ['kind'] as const,
+      help: 'Open connections on this node, by kind and transport (ws | sse)',
+      labelNames: ['kind', 'transport'] as const,
       registers: [this.registry],
       collect() {
-        const { users, admins } = count();
-        this.set({ kind: 'user' }, users);
-        this.set({ kind: 'admin' }, admins);
+        const { users, admins, sse = { users: 0, admins: 0 } } = count();
+        this.set({ kind: 'user', transport: 'ws' }, users - sse.users);
+        this.set({ kind: 'admin', transport: 'ws' }, admins - sse.admins);
+        this.set({ kind: 'user', transport: 'sse' }, sse.users);
+        this.set({ kind: 'admin', transport: 'sse' }, sse.admins);
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_process_' });

@@ -50,9 +50,9 @@ export function jsBytes(dir: string): number {
 export const launchBrowser: () => Promise<Browser> = launchChromium;
 
 /** Herald's cluster-wide statistics, as the specification's `/api/v1/ws/stats` reports them. */
-export async function stats(url: string): Promise<{ total_connections: number; total_admin_connections: number }> {
+export async function stats(url: string): Promise<{ total_connections: number; total_admin_connections: number; transports?: { ws: number; sse: number } }> {
   const response = await fetch(`${url}/api/v1/ws/stats`);
-  return (await response.json()) as { total_connections: number; total_admin_connections: number };
+  return (await response.json()) as { total_connections: number; total_admin_connections: number; transports?: { ws: number; sse: number } };
 }
 
 export async function publish(url: string, token: string, body: { message: string; level?: string; target?: string | number }): Promise<void> {

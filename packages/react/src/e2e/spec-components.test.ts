@@ -123,6 +123,30 @@ describe.skipIf(skip)('the specification’s components, verbatim, against Heral
     }
   });
 
+  it('keep working over SSE when WebSocket upgrades fail: 已连接, live count and progress, each message once, read over HTTP', async () => {
+    const context = await contextWithToken(admin.token);
+    try {
+      const page = await context.newPage();
+      const errors = consoleErrors(page);
+      // As behind a proxy that breaks upgrades: every WebSocket ends at once with 1006.
+      await page.routeWebSocket(/\/api\/v1\/ws/, (ws) => ws.close({ code: 1006, reason: '' }));
+      await page.goto(`${herald.url}/?video=8`);
+      await page.getByTestId('badge-header').getByText('已连接').waitFor({ timeout: 20_000 });
+      expect((await stats(herald.url)).transports).toMatchObject({ sse: 1 });
+
+      await publish(herald.url, admin.token, { message: 'sse one', target: 'admin' });
+      await publish(herald.url, admin.token, { message: 'sse two', target: 'admin' });
+      await page.locator('[data-testid=badge-header] [aria-label="notifications (2)"]').waitFor();
+      await herald.notifications.notifyTranscodeProgress(8, 'processing', 60, 'over SSE');
+      await page.getByTestId('transcode').locator('[role=progressbar][aria-valuenow="60"]').waitFor();
+      await page.getByTestId('context-header').locator('.anticon-bell').dispatchEvent('click');
+      await page.locator('[data-testid=badge-header] [aria-label="notifications (0)"]').waitFor();
+      expect(errors.filter((e) => !e.includes('404') && !/WebSocket/i.test(e))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('without a token: an error state, one console error naming the cause, and no polling loop', async () => {
     const context = await contextWithToken(undefined);
     try {

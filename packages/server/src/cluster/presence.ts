@@ -9,12 +9,15 @@ const PEERS_MAX_AGE_MS = 1_000;
 const REPORT_DELAY_MS = 200;
 
 export function sumStats(all: ConnectionStats[]): ConnectionStats {
-  const total: ConnectionStats = { total_users: 0, total_user_connections: 0, total_admin_connections: 0, total_connections: 0 };
+  const total: ConnectionStats = { total_users: 0, total_user_connections: 0, total_admin_connections: 0, total_connections: 0, transports: { ws: 0, sse: 0 } };
   for (const s of all) {
     total.total_users += s.total_users;
     total.total_user_connections += s.total_user_connections;
     total.total_admin_connections += s.total_admin_connections;
     total.total_connections += s.total_connections;
+    // A node of an older version reports no transports: its connections are WebSockets.
+    total.transports!.ws += s.transports?.ws ?? s.total_connections;
+    total.transports!.sse += s.transports?.sse ?? 0;
   }
   return total;
 }

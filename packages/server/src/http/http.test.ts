@@ -163,7 +163,7 @@ describe('notifications over HTTP', () => {
 
 describe('operations', () => {
   it('serves stats, health, readiness, metrics and OpenAPI docs', async () => {
-    expect((await call('GET', '/api/v1/ws/stats')).body).toEqual({ total_users: 0, total_user_connections: 0, total_admin_connections: 0, total_connections: 0 });
+    expect((await call('GET', '/api/v1/ws/stats')).body).toEqual({ total_users: 0, total_user_connections: 0, total_admin_connections: 0, total_connections: 0, transports: { ws: 0, sse: 0 } });
     expect((await call('GET', '/api/v1/ws/stats?by_node=true')).body.nodes).toEqual({ [herald.nodeId]: expect.any(Object) });
     expect((await call('GET', '/healthz')).status).toBe(200);
     expect((await call('GET', '/readyz')).body).toMatchObject({ status: 'ready', checks: { store: { ok: true }, broker: { ok: true } } });

@@ -115,6 +115,25 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
   );
 
   app.post(
+    '/api/v1/notifications/read',
+    {
+      preHandler: guards.user,
+      schema: {
+        tags: ['notifications'],
+        summary: 'Mark several notifications read (the mark_read command over HTTP, for SSE clients); unknown ids are ignored',
+        security: bearer,
+        body: Type.Object({ ids: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000 }) }),
+        response: { 200: UnreadBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { user } = request.principal!;
+      const change = await notifications.markRead(user.id, user.is_admin, request.body.ids);
+      return { unread_count: change.unread.count, unread_positions: change.unread.positions };
+    },
+  );
+
+  app.post(
     '/api/v1/notifications/read-all',
     {
       preHandler: guards.user,

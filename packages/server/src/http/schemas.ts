@@ -35,6 +35,7 @@ export const ConnectionStatsBody = Type.Object({
   total_user_connections: Type.Integer(),
   total_admin_connections: Type.Integer(),
   total_connections: Type.Integer(),
+  transports: Type.Optional(Type.Object({ ws: Type.Integer(), sse: Type.Integer() }, { description: 'connections by transport' })),
 });
 
 export const Positions = Type.Record(Type.String(), Type.Integer(), { description: 'stream → offset' });

@@ -49,6 +49,8 @@ export class Connection implements CommandPeer {
   /** Whether the user is an administrator (their inbox and unread count include the admins' stream); `demote()` clears it. */
   userIsAdmin: boolean;
   readonly streams: readonly StreamName[];
+  /** What carries the session: a WebSocket, or an SSE stream (`sse/`) that quacks like one. */
+  readonly transport: 'ws' | 'sse';
   alive = true;
 
   #lifecycle: 'open' | 'closing' | 'closed' = 'open';
@@ -72,7 +74,7 @@ export class Connection implements CommandPeer {
 
   constructor(
     ws: WebSocket,
-    identity: { userId: number; isAdmin: boolean; userIsAdmin: boolean; streams: readonly StreamName[]; expiresAt: number },
+    identity: { userId: number; isAdmin: boolean; userIsAdmin: boolean; streams: readonly StreamName[]; expiresAt: number; transport?: 'ws' | 'sse' },
     host: ConnectionHost,
     limits: ConnectionLimits,
   ) {
@@ -83,6 +85,7 @@ export class Connection implements CommandPeer {
     this.isAdmin = identity.isAdmin;
     this.userIsAdmin = identity.userIsAdmin;
     this.streams = identity.streams;
+    this.transport = identity.transport ?? 'ws';
     this.#delivery = new Delivery(identity.streams, host.replay, new SessionSink(this));
     this.#writer = new FrameWriter(ws);
     this.#progress = new ProgressCoalescer(ws, this, limits.sendBufferBytes);

@@ -98,6 +98,7 @@ describe('messages and commands', () => {
       total_user_connections: expect.any(Number),
       total_admin_connections: expect.any(Number),
       total_connections: expect.any(Number),
+      transports: { ws: expect.any(Number), sse: expect.any(Number) },
     });
     expect(new Date(String(hello.timestamp)).toISOString()).toBe(hello.timestamp);
     socket.ws.send('ping');
@@ -199,7 +200,7 @@ describe('statistics and zombie cleanup', () => {
       const stats = async () => (await fetch(`${zombieHerald.url}/api/v1/ws/stats`)).json();
       const a = await connected(`${zombieHerald.wsUrl}/api/v1/ws?token=${dave.token}`);
       const b = await connected(`${zombieHerald.wsUrl}/api/v1/ws?token=${dave.token}`);
-      expect(await stats()).toEqual({ total_users: 1, total_user_connections: 2, total_admin_connections: 0, total_connections: 2 });
+      expect(await stats()).toEqual({ total_users: 1, total_user_connections: 2, total_admin_connections: 0, total_connections: 2, transports: { ws: 2, sse: 0 } });
       a.close();
       await a.closed;
       await sleep(50);
@@ -207,7 +208,7 @@ describe('statistics and zombie cleanup', () => {
       // A half-open peer: stop answering pings without closing the TCP connection.
       (b.ws as unknown as { _socket: { pause(): void } })._socket.pause();
       await sleep(400);
-      expect(await stats()).toEqual({ total_users: 0, total_user_connections: 0, total_admin_connections: 0, total_connections: 0 });
+      expect(await stats()).toEqual({ total_users: 0, total_user_connections: 0, total_admin_connections: 0, total_connections: 0, transports: { ws: 0, sse: 0 } });
       b.ws.terminate();
     } finally {
       await zombieHerald.stop();

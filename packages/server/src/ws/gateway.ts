@@ -18,14 +18,16 @@ export const WS_ADMIN_PATH = '/api/v1/ws/admin';
 const MAX_URL_LENGTH = 8192;
 const MAX_TOKEN_LENGTH = 4096;
 
-type Endpoint = 'user' | 'admin';
+export type Endpoint = 'user' | 'admin';
 
-interface Refusal {
+/** Why a session was refused, as a close code (SSE sends it as `event: close`). */
+export interface Refusal {
   code: number;
   reason: string;
 }
 
-interface Admission {
+/** Who may open a session, and from where. */
+export interface Admission {
   endpoint: Endpoint;
   userId: number;
   /** The id the `connected` message names (see `Identities.wireId`). */
@@ -118,11 +120,11 @@ export class WebSocketGateway implements ConnectionHost {
     if (!endpoint) return writeHttpError(socket, 404, 'Not Found', `no WebSocket endpoint at ${path.slice(0, 100)}`);
     if (!this.#accepting) return writeHttpError(socket, 503, 'Service Unavailable', 'server is shutting down');
 
-    const ip = this.#clientIp(req);
+    const ip = this.clientIp(req);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     socket.once('close', () => this.#release(ip));
 
-    void this.#admit(req, endpoint, query, ip).then((result) => {
+    void this.admit(req, endpoint, query, ip, tokenFrom(req, query)).then((result) => {
       if (socket.destroyed) return;
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', onWsError);
@@ -132,9 +134,25 @@ export class WebSocketGateway implements ConnectionHost {
           ws.close(result.code, result.reason);
           return;
         }
-        void this.#open(ws, result);
+        void this.open(ws, result);
       });
     });
+  }
+
+  /** Whether new sessions are accepted (false once the node shuts down). */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** Counts a session of another transport (SSE) against its address; returns its release. */
+  track(ip: string): () => void {
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#release(ip);
+    };
   }
 
   #release(ip: string): void {
@@ -143,7 +161,8 @@ export class WebSocketGateway implements ConnectionHost {
     else this.#perIp.set(ip, count);
   }
 
-  #clientIp(req: IncomingMessage): string {
+  /** The client's address (the first `X-Forwarded-For` hop behind trusted proxies). */
+  clientIp(req: IncomingMessage): string {
     if (this.#deps.config.trustProxy) {
       const forwarded = req.headers['x-forwarded-for'];
       const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
@@ -152,7 +171,8 @@ export class WebSocketGateway implements ConnectionHost {
     return req.socket.remoteAddress ?? 'unknown';
   }
 
-  async #admit(req: IncomingMessage, endpoint: Endpoint, query: URLSearchParams, ip: string): Promise<Admission | Refusal> {
+  /** The checks of every transport: Origin, connections per address and user, token, admin rights. */
+  async admit(req: IncomingMessage, endpoint: Endpoint, query: URLSearchParams, ip: string, token: string | undefined): Promise<Admission | Refusal> {
     const { config, auth, metrics } = this.#deps;
     if (!this.#originAllowed(req)) {
       metrics.authFailures.inc({ reason: 'origin' });
@@ -163,7 +183,7 @@ export class WebSocketGateway implements ConnectionHost {
     }
     let principal;
     try {
-      principal = await auth.authenticate(tokenFrom(req, query));
+      principal = await auth.authenticate(token);
     } catch (error) {
       const reason = error instanceof TokenError ? error.reason : 'invalid';
       metrics.authFailures.inc({ reason });
@@ -182,19 +202,23 @@ export class WebSocketGateway implements ConnectionHost {
     return { endpoint, userId: user.id, wireId, username: user.username, userIsAdmin: user.is_admin, expiresAt: sessionDeadlineMs(claims.exp), since: query.get('since') };
   }
 
-  async #open(ws: WebSocket, admission: Admission): Promise<void> {
+  /** Opens the session of an admitted client on its socket (a WebSocket, or the SSE adapter). */
+  async open(ws: WebSocket, admission: Admission, transport: 'ws' | 'sse' = 'ws'): Promise<Connection> {
     const { config, manager, notifications, store, nodeId } = this.#deps;
     const isAdmin = admission.endpoint === 'admin';
     const streams = streamsFor(admission.userId, isAdmin);
     const conn = new Connection(
       ws,
-      { userId: admission.userId, isAdmin, userIsAdmin: admission.userIsAdmin, streams, expiresAt: admission.expiresAt },
+      { userId: admission.userId, isAdmin, userIsAdmin: admission.userIsAdmin, streams, expiresAt: admission.expiresAt, transport },
       this,
       { sendBufferBytes: config.sendBufferBytes, maxMessagesPerSecond: config.maxMessagesPerSecond },
     );
     try {
       await manager.connect(conn);
-      if (conn.state === 'closed') return manager.disconnect(conn);
+      if (conn.state === 'closed') {
+        manager.disconnect(conn);
+        return conn;
+      }
       const inbox = streamsFor(admission.userId, admission.userIsAdmin);
       const heads = await store.streams.heads([...new Set([...streams, ...inbox])]);
       const [unread, stats] = await Promise.all([store.inbox.unreadAt(admission.userId, inbox, heads), this.#deps.stats()]);
@@ -208,6 +232,7 @@ export class WebSocketGateway implements ConnectionHost {
       this.#deps.log.error({ err: error }, 'could not open connection');
       conn.close(CloseCode.INTERNAL_ERROR, 'server error; reconnect');
     }
+    return conn;
   }
 
   // ---- ConnectionHost ----

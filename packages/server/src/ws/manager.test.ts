@@ -16,7 +16,7 @@ describe('ConnectionManager', () => {
     const o = openSocket(`${herald.wsUrl}/api/v1/ws?token=${other.token}`);
     const a = openSocket(`${herald.wsUrl}/api/v1/ws/admin?token=${admin.token}`);
     await Promise.all([u, o, a].map((s) => s.waitFor((m) => m.type === 'resumed')));
-    expect(herald.manager.getConnectionCount()).toEqual({ total_users: 2, total_user_connections: 2, total_admin_connections: 1, total_connections: 3 });
+    expect(herald.manager.getConnectionCount()).toEqual({ total_users: 2, total_user_connections: 2, total_admin_connections: 1, total_connections: 3, transports: { ws: 3, sse: 0 } });
 
     await herald.notifications.publish(user.id, 'hello', {});
     await herald.notifications.publish('admin', 'system_alert', {});

@@ -22,6 +22,8 @@ export class ConnectionManager {
   readonly #perUser = new Map<number, number>();
   #userConnections = 0;
   readonly #changed: Array<() => void> = [];
+  /** Connections carried by SSE (`sse/`); the rest are WebSockets. */
+  readonly #sse = { users: 0, admins: 0 };
   readonly #broker: Broker;
   readonly #log: Logger;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -47,6 +49,7 @@ export class ConnectionManager {
     }
     this.#perUser.set(conn.userId, (this.#perUser.get(conn.userId) ?? 0) + 1);
     this.#notifyChanged();
+    if (conn.transport === 'sse') this.#sse[conn.isAdmin ? 'admins' : 'users']++;
     const subscribing: Promise<void>[] = [];
     for (const stream of conn.streams) {
       let readers = this.#byStream.get(stream);
@@ -73,6 +76,7 @@ export class ConnectionManager {
       this.#userConnections--;
       this.#log.info({ user_id: conn.userId }, '❌ User WebSocket disconnected');
     }
+    if (conn.transport === 'sse') this.#sse[conn.isAdmin ? 'admins' : 'users']--;
     const remaining = (this.#perUser.get(conn.userId) ?? 1) - 1;
     if (remaining <= 0) this.#perUser.delete(conn.userId);
     else this.#perUser.set(conn.userId, remaining);
@@ -108,7 +112,13 @@ export class ConnectionManager {
       total_user_connections: this.#userConnections,
       total_admin_connections: this.#admins.size,
       total_connections: this.#userConnections + this.#admins.size,
+      transports: { ws: this.#userConnections + this.#admins.size - this.#sse.users - this.#sse.admins, sse: this.#sse.users + this.#sse.admins },
     };
+  }
+
+  /** This node's SSE connections by endpoint (the rest are WebSockets). */
+  sseCount(): { users: number; admins: number } {
+    return { ...this.#sse };
   }
 
   /** How many connections one user has on this node (both endpoints). */
