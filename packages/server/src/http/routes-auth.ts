@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuthService } from '../auth/index.js';
 import { notFound } from '../errors.js';
 import type { Guards } from './guards.js';
-import { bearer, CreateUserBody, errorResponses, SetAdminBody, TokenPair, UserBody } from './schemas.js';
+import { bearer, CreateUserBody, errorResponses, IdParams, SetAdminBody, TokenPair, UserBody } from './schemas.js';
 
 export interface AuthRouteDeps {
   auth: AuthService;
@@ -79,7 +79,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
         tags: ['users'],
         summary: 'Grant or revoke admin; a revoked admin loses their admin sockets at once',
         security: bearer,
-        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        params: IdParams,
         body: SetAdminBody,
         response: { 200: UserBody, ...errorResponses },
       },
@@ -100,7 +100,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
         tags: ['users'],
         summary: 'Delete a user; their sockets are closed with 4001',
         security: bearer,
-        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },
     },

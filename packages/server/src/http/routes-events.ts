@@ -6,7 +6,7 @@ import { invalid, notFound, unavailable } from '../errors.js';
 import { streamOf, type Delivery, type NotificationService, type Target } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
-import { bearer, errorResponses, Level } from './schemas.js';
+import { bearer, Count, errorResponses, Id, Level, MAX_INTEGER } from './schemas.js';
 
 export interface EventRouteDeps {
   notifications: NotificationService;
@@ -24,7 +24,7 @@ export interface PublishEvent {
 const MAX_BATCH = 500;
 
 const EventTarget = Type.Union(
-  [Type.Literal('admin'), Type.Literal('all'), Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[1-9][0-9]{0,15}$' })],
+  [Type.Literal('admin'), Type.Literal('all'), Id(), Type.String({ pattern: '^[1-9][0-9]{0,15}$' })],
   { description: '"admin", "all", or a user id (number or numeric string)' },
 );
 const EventType = Type.Union([
@@ -39,7 +39,7 @@ const Envelope = Type.Object(
 );
 
 const JobId = Type.Optional(Type.String({ minLength: 1, maxLength: 64 }));
-const VideoId = Type.Integer({ minimum: 0 });
+const VideoId = Count();
 /** The fields each type carries on the wire; anything else in an event is dropped. */
 const FIELDS: Record<Static<typeof EventType>, TSchema> = {
   transcode_progress: Type.Object({
@@ -48,13 +48,13 @@ const FIELDS: Record<Static<typeof EventType>, TSchema> = {
     progress: Type.Number({ minimum: 0, maximum: 100 }),
     message: Type.String({ maxLength: 2000 }),
     job_id: JobId,
-    user_id: Type.Optional(Type.Integer({ minimum: 1 })),
+    user_id: Type.Optional(Id()),
   }),
   transcode_complete: Type.Object({
     video_id: VideoId,
     title: Type.String({ maxLength: 200 }),
     format_type: Type.String({ minLength: 1, maxLength: 64 }),
-    file_size: Type.Integer({ minimum: 0 }),
+    file_size: Count(),
     job_id: JobId,
   }),
   transcode_failed: Type.Object({ video_id: VideoId, title: Type.String({ maxLength: 200 }), error: Type.String({ maxLength: 8000 }), job_id: JobId }),
@@ -90,6 +90,7 @@ function parse(input: unknown, index: number): PublishEvent {
   }
   const event = input;
   const target: Target = event.target === 'admin' || event.target === 'all' ? event.target : Number(event.target);
+  if (typeof target === 'number' && target > MAX_INTEGER) throw bad(`target must be a user id up to ${MAX_INTEGER}`);
   const check = CHECKS[event.type];
   const { type: _type, target: _target, ...rest } = event as Record<string, unknown>;
   const error = check.Errors(rest).First();

@@ -5,7 +5,7 @@ import { notFound, unavailable } from '../errors.js';
 import { wireObject, type NotificationService, type Target } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
-import { bearer, errorResponses, InboxPage, PublishAccepted, PublishBody, UnreadBody } from './schemas.js';
+import { bearer, errorResponses, Id, IdParams, InboxPage, PublishAccepted, PublishBody, UnreadBody } from './schemas.js';
 
 export interface NotificationRouteDeps {
   notifications: NotificationService;
@@ -54,7 +54,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
         summary: "The caller's inbox, newest first; pass next_cursor as cursor for the next page",
         security: bearer,
         querystring: Type.Object({
-          cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+          cursor: Type.Optional(Id()),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
           unread: Type.Optional(Type.Boolean()),
           type: Type.Optional(Type.String({ maxLength: 200, pattern: '^[a-z_]+(,[a-z_]+)*$' })),
@@ -101,7 +101,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
         tags: ['notifications'],
         summary: 'Mark one notification read; every device of the user gets notifications_read',
         security: bearer,
-        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        params: IdParams,
         response: { 200: UnreadBody, ...errorResponses },
       },
     },
