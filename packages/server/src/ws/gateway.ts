@@ -16,6 +16,8 @@ export const WS_USER_PATH = '/api/v1/ws';
 export const WS_ADMIN_PATH = '/api/v1/ws/admin';
 const MAX_URL_LENGTH = 8192;
 const MAX_TOKEN_LENGTH = 4096;
+/** How long a refused upgrade may take to answer its close frame before its socket is cut. */
+const REFUSAL_LINGER_MS = 1000;
 
 type Endpoint = 'user' | 'admin';
 
@@ -63,6 +65,10 @@ function writeHttpError(socket: Duplex, status: number, text: string, message: s
 
 function onSocketError(this: Duplex): void {
   this.destroy();
+}
+
+function terminate(ws: WebSocket): void {
+  ws.terminate();
 }
 
 function onWsError(this: WebSocket): void {
@@ -114,21 +120,27 @@ export class WebSocketGateway implements ConnectionHost {
     if (!this.#accepting) return writeHttpError(socket, 503, 'Service Unavailable', 'server is shutting down');
 
     const ip = this.#clientIp(req);
-    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    socket.once('close', () => this.#release(ip));
-
     void this.#admit(req, endpoint, query, ip).then((result) => {
+      // Only an admitted upgrade holds one of its address's slots: refused ones (bad token,
+      // origin, limits) are counted apart, so they cannot lock out a valid user behind that address.
+      if ('endpoint' in result) {
+        if (socket.destroyed) return this.#release(ip);
+        socket.once('close', () => this.#release(ip));
+      }
       if (socket.destroyed) return;
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', onWsError);
-        if ('reason' in result) {
-          this.#deps.metrics.closes.inc({ code: result.code });
-          ws.close(result.code, result.reason);
-          return;
-        }
+        if ('reason' in result) return this.#refuse(ws, result);
         void this.#open(ws, result);
       });
     });
+  }
+
+  /** Closes with the refusal's code; a peer that does not answer the close frame is cut after REFUSAL_LINGER_MS. */
+  #refuse(ws: WebSocket, refusal: Refusal): void {
+    this.#deps.metrics.closes.inc({ code: refusal.code });
+    ws.close(refusal.code, refusal.reason);
+    setTimeout(terminate, REFUSAL_LINGER_MS, ws).unref();
   }
 
   #release(ip: string): void {
@@ -152,9 +164,6 @@ export class WebSocketGateway implements ConnectionHost {
       metrics.authFailures.inc({ reason: 'origin' });
       return { code: CloseCode.FORBIDDEN, reason: 'origin not allowed' };
     }
-    if ((this.#perIp.get(ip) ?? 0) > config.maxConnectionsPerIp) {
-      return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections from this address' };
-    }
     let principal;
     try {
       principal = await auth.authenticate(tokenFrom(req, query));
@@ -165,6 +174,9 @@ export class WebSocketGateway implements ConnectionHost {
       return { code: CloseCode.UNAUTHORIZED, reason: error instanceof TokenError ? error.message : 'token invalid' };
     }
     const { user, claims } = principal;
+    if ((this.#perIp.get(ip) ?? 0) >= config.maxConnectionsPerIp) {
+      return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections from this address' };
+    }
     if (endpoint === 'admin' && !user.is_admin) {
       metrics.authFailures.inc({ reason: 'not_admin' });
       return { code: CloseCode.FORBIDDEN, reason: 'admin only' };
@@ -172,6 +184,7 @@ export class WebSocketGateway implements ConnectionHost {
     if (manager.countOf(user.id) >= config.maxConnectionsPerUser) {
       return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
     }
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1); // released when the socket closes (handleUpgrade)
     return { endpoint, userId: user.id, username: user.username, userIsAdmin: user.is_admin, expiresAt: claims.exp * 1000, since: query.get('since') };
   }
 
