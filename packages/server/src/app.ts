@@ -16,6 +16,7 @@ import type { Broker } from './broker/index.js';
 import { NodePresence } from './cluster/presence.js';
 import type { Config } from './config.js';
 import { createCore, storeLocation } from './core.js';
+import { ConnectionCap } from './http/connection-cap.js';
 import { registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { corsOptions, originCheck } from './http/origin.js';
@@ -65,11 +66,19 @@ export interface BuildOptions {
 export { redactUrl } from './logging.js';
 
 function createHttp(config: Config, nodeId: string, logStream: BuildOptions['logStream']) {
-  return Fastify({
+  const { headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, keepAliveTimeoutMs } = config.http;
+  const app = Fastify({
     ...serverLogging(config.logLevel, nodeId, logStream),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: idleTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    // Node enforces the header and request timeouts on a timer: check often enough to honour short ones.
+    http: { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  new ConnectionCap(config.http.maxConnectionsPerIp).attach(app.server);
+  return app;
 }
 
 /**
