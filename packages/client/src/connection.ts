@@ -174,7 +174,7 @@ export class Connection {
         }
         return;
       case 'reconnect':
-        this.#disconnect(code, reason, true, code === CloseCode.GOING_AWAY ? reconnectHint(reason) : undefined);
+        this.#disconnect(code, reason, true, code === CloseCode.GOING_AWAY || code === CloseCode.RESUME_LIMITED ? reconnectHint(reason) : undefined);
         return;
     }
   }

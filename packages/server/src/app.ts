@@ -11,6 +11,7 @@ import { inProcessPublisher, startTranscoder, videoRoutes, type TranscodeQueue, 
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { UserRevalidation } from './auth/revalidation.js';
+import { WorkBudgets } from './budget/index.js';
 import type { AuthService, TokenService } from './auth/index.js';
 import type { Broker } from './broker/index.js';
 import { NodePresence } from './cluster/presence.js';
@@ -100,7 +101,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const presence = new NodePresence(nodeId, broker, () => manager.getConnectionCount());
   const stats = () => presence.stats();
-  const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, stats });
+  const budgets = new WorkBudgets({ resumeRowsPerMinute: config.resumeRowsPerMinute, readAllPerMinute: config.readAllPerMinute });
+  const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, budgets, stats });
   const revalidation = new UserRevalidation(broker, auth, store.users, manager);
   const compat = new CompatBridge(broker, notifications, log);
   const shutdown = new Shutdown();
@@ -133,7 +135,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     loginAttemptsPerMinute: config.loginAttemptsPerMinute,
     onUserChanged: (userId) => revalidation.userChanged(userId),
   });
-  await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
+  await app.register(notificationRoutes, { notifications, store, guards: routeGuards, budgets });
   await app.register(eventRoutes, { notifications, store, guards: routeGuards });
   // The transcoder is a producer like any other: embedded, it publishes through this node's service.
   const transcoder = await startTranscoder({

@@ -25,6 +25,10 @@ export interface Config {
   maxConnectionsPerIp: number;
   sendBufferBytes: number;
   loginAttemptsPerMinute: number;
+  /** Rows a user may have replayed (resume with `since`) per minute, per node. */
+  resumeRowsPerMinute: number;
+  /** Read-alls (WebSocket `mark_all_read` and HTTP) a user may ask per minute, per node. */
+  readAllPerMinute: number;
   /** HTTP timeouts and the per-address connection cap (docs/limits.md). */
   http: HttpLimits;
   retentionDays: number;
@@ -188,6 +192,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnectionsPerIp: int(env, 'WS_MAX_CONNECTIONS_PER_IP', 1000, 1, 1_000_000),
     sendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 1_048_576, 1024, 1_073_741_824),
     loginAttemptsPerMinute: int(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 100_000),
+    resumeRowsPerMinute: int(env, 'RESUME_ROWS_PER_MINUTE', 60_000, 1, 1_000_000_000),
+    readAllPerMinute: int(env, 'READ_ALL_PER_MINUTE', 20, 1, 1_000_000),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 1, 36_500),
     retentionMaxPerStream: int(env, 'RETENTION_MAX_PER_STREAM', 10_000, 10, 100_000_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { streamsFor, type Level } from '@herald/protocol';
-import { notFound, unavailable } from '../errors.js';
+import { readAllRefusal, type WorkBudgets } from '../budget/index.js';
+import { notFound, rateLimited, unavailable } from '../errors.js';
 import { wireObject, type NotificationService, type Target } from '../notifications/index.js';
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
@@ -11,11 +12,12 @@ export interface NotificationRouteDeps {
   notifications: NotificationService;
   store: Store;
   guards: Guards;
+  budgets: WorkBudgets;
 }
 
 const MAX_PAGE = 100;
 
-export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards }) => {
+export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards, budgets }) => {
   app.post(
     '/api/v1/notifications',
     {
@@ -119,8 +121,13 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       preHandler: guards.user,
       schema: { tags: ['notifications'], security: bearer, response: { 200: UnreadBody, ...errorResponses } },
     },
-    async (request) => {
+    async (request, reply) => {
       const { user } = request.principal!;
+      const spent = budgets.readAll.spend(user.id, 1);
+      if (!spent.ok) {
+        reply.header('retry-after', String(Math.ceil(spent.retryAfterMs / 1000)));
+        throw rateLimited(readAllRefusal(spent.retryAfterMs), spent.retryAfterMs);
+      }
       const change = await notifications.markRead(user.id, user.is_admin, 'all');
       return { unread_count: change.unread.count, unread_positions: change.unread.positions };
     },

@@ -4,6 +4,7 @@ import { CloseCode, ErrorCode, errorMessage, streamsFor, type ConnectionStats } 
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenError, type AuthService } from '../auth/index.js';
+import { readAllRefusal, replayCost, type WorkBudgets } from '../budget/index.js';
 import type { Config } from '../config.js';
 import { originCheck, type OriginCheck } from '../http/origin.js';
 import type { Metrics } from '../metrics.js';
@@ -45,6 +46,7 @@ export interface GatewayDeps {
   metrics: Metrics;
   log: Logger;
   nodeId: string;
+  budgets: WorkBudgets;
   stats(): Promise<ConnectionStats>;
 }
 
@@ -203,6 +205,10 @@ export class WebSocketGateway implements ConnectionHost {
       if (conn.state === 'closed') return manager.disconnect(conn);
       const inbox = streamsFor(admission.userId, admission.userIsAdmin);
       const heads = await store.streams.heads([...new Set([...streams, ...inbox])]);
+      const resume = this.#deps.budgets.resume.spend(admission.userId, replayCost(streams, admission.since, heads));
+      if (!resume.ok) {
+        return conn.close(CloseCode.RESUME_LIMITED, `too much replay for this user; reconnect_after_ms=${resume.retryAfterMs}`);
+      }
       const [unread, stats] = await Promise.all([store.inbox.unreadAt(admission.userId, inbox, heads), this.#deps.stats()]);
       await conn.start({
         since: admission.since,
@@ -223,6 +229,8 @@ export class WebSocketGateway implements ConnectionHost {
   }
 
   async markRead(conn: Connection, ids: number[] | 'all'): Promise<void> {
+    const spent = ids === 'all' ? this.#deps.budgets.readAll.spend(conn.userId, 1) : undefined;
+    if (spent && !spent.ok) return conn.reply(errorMessage(ErrorCode.RATE_LIMITED, readAllRefusal(spent.retryAfterMs)));
     try {
       await this.#deps.notifications.markRead(conn.userId, conn.userIsAdmin, ids);
     } catch (error) {
