@@ -149,7 +149,8 @@ function httpLimits(env: Env, trustProxy: boolean): HttpLimits {
     headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
     requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 300_000, 100, 86_400_000),
     idleTimeoutMs: int(env, 'HTTP_IDLE_TIMEOUT_MS', 30_000, 100, 3_600_000),
-    keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 3_600_000),
+    // Above nginx's upstream keepalive_timeout (60 s): a proxy must never reuse a connection the node just closed.
+    keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
     // Behind a proxy every connection comes from the proxy: no cap unless asked for (nginx has limit_conn).
     maxConnectionsPerIp: int(env, 'HTTP_MAX_CONNECTIONS_PER_IP', trustProxy ? 0 : 256, 0, 1_000_000),
   };
