@@ -254,6 +254,10 @@ function heraldEnv(port, dataDir, extra = {}) {
     HERALD_ADMIN_PASSWORD: ADMIN_PASSWORD,
     ACCESS_TOKEN_TTL: '2h',
     WS_MAX_CONNECTIONS_PER_IP: '1000000',
+    // The load generator is one address reconnecting thousands of sockets and resuming: no per-address or per-user work caps.
+    HTTP_MAX_CONNECTIONS_PER_IP: '0',
+    RESUME_ROWS_PER_MINUTE: '1000000000',
+    READ_ALL_PER_MINUTE: '1000000',
     WS_MAX_CONNECTIONS_PER_USER: '100000',
     WS_SEND_BUFFER_BYTES: String(64 * 1024 * 1024),
     ...extra,

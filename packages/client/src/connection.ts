@@ -226,7 +226,7 @@ export class Connection {
         return;
       case 'reconnect':
         if (this.#upgradeFailed(code)) this.#disconnect(code, reason, 'now');
-        else this.#disconnect(code, reason, true, code === CloseCode.GOING_AWAY ? reconnectHint(reason) : undefined);
+        else this.#disconnect(code, reason, true, code === CloseCode.GOING_AWAY || code === CloseCode.RESUME_LIMITED ? reconnectHint(reason) : undefined);
         return;
     }
   }

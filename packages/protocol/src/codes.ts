@@ -38,6 +38,11 @@ export const CloseCode = {
   SLOW_CONSUMER: 4010,
   /** Used by clients: they close with it when the server missed their heartbeat (no pong). */
   HEARTBEAT_TIMEOUT: 4011,
+  /**
+   * This user asked for more replay (rows resumed with `since`) than their budget allows
+   * (`RESUME_ROWS_PER_MINUTE`); the reason carries `reconnect_after_ms`. Nothing was replayed.
+   */
+  RESUME_LIMITED: 4029,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -59,6 +64,7 @@ const ACTIONS: Record<number, CloseAction> = {
   [CloseCode.TOO_MANY_CONNECTIONS]: 'reconnect',
   [CloseCode.SLOW_CONSUMER]: 'reconnect',
   [CloseCode.HEARTBEAT_TIMEOUT]: 'reconnect',
+  [CloseCode.RESUME_LIMITED]: 'reconnect',
 };
 
 /** Maps a close code to the action a client should take; unknown codes (e.g. 1006) reconnect. */

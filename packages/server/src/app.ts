@@ -11,11 +11,13 @@ import { inProcessPublisher, startTranscoder, videoRoutes, type TranscodeQueue, 
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { UserRevalidation } from './auth/revalidation.js';
+import { WorkBudgets } from './budget/index.js';
 import type { AuthService, Identities, TokenService } from './auth/index.js';
 import type { Broker } from './broker/index.js';
 import { NodePresence } from './cluster/presence.js';
 import type { Config } from './config.js';
 import { createCore, storeLocation } from './core.js';
+import { ConnectionCap } from './http/connection-cap.js';
 import { registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { HeraldError } from './errors.js';
@@ -70,11 +72,19 @@ export interface BuildOptions {
 export { redactUrl } from './logging.js';
 
 function createHttp(config: Config, nodeId: string, logStream: BuildOptions['logStream']) {
-  return Fastify({
+  const { headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, keepAliveTimeoutMs } = config.http;
+  const app = Fastify({
     ...serverLogging(config.logLevel, nodeId, logStream),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: idleTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    // Node enforces the header and request timeouts on a timer: check often enough to honour short ones.
+    http: { headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, headersTimeoutMs) },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  new ConnectionCap(config.http.maxConnectionsPerIp).attach(app.server);
+  return app;
 }
 
 /**
@@ -97,7 +107,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const presence = new NodePresence(nodeId, broker, manager);
   manager.onChanged(() => presence.changed());
   const stats = () => presence.stats();
-  const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, stats, connectionsOf: (userId) => presence.connectionsOf(userId) });
+  const budgets = new WorkBudgets({ resumeRowsPerMinute: config.resumeRowsPerMinute, readAllPerMinute: config.readAllPerMinute });
+  const gateway = new WebSocketGateway({ config, auth, store, manager, notifications, metrics, log, nodeId, budgets, stats, connectionsOf: (userId) => presence.connectionsOf(userId) });
   const revalidation = new UserRevalidation(broker, auth, store.users, manager);
   const compat = new CompatBridge(broker, notifications, log, (reason) => metrics.ingressRejected.inc({ reason }));
   const shutdown = new Shutdown();
@@ -131,7 +142,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onUserChanged: (userId) => revalidation.userChanged(userId),
     onUserRevoked: (userId, reason) => revalidation.userRevoked(userId, reason),
   });
-  await app.register(notificationRoutes, { notifications, store, guards: routeGuards });
+  await app.register(notificationRoutes, { notifications, store, guards: routeGuards, budgets });
   await app.register(eventRoutes, { notifications, store, guards: routeGuards });
   await app.register(sseRoutes, { gateway, metrics });
   // The transcoder is a producer like any other: embedded, it publishes through the producers' path (checks included).

@@ -28,6 +28,13 @@ describe('configuration', () => {
     expect(loadConfig({ BACKEND_CORS_ORIGINS: '["http://a.example/"]' }).corsOrigins).toEqual(['http://a.example']);
   });
 
+  it('reads the HTTP limits, with no per-address cap behind a trusted proxy unless set', () => {
+    expect(loadConfig({}).http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 300_000, idleTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, maxConnectionsPerIp: 256 });
+    expect(loadConfig({ TRUST_PROXY: 'true' }).http.maxConnectionsPerIp).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: 'true', HTTP_MAX_CONNECTIONS_PER_IP: '50' }).http.maxConnectionsPerIp).toBe(50);
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS: must not exceed/);
+  });
+
   it('parses durations', () => {
     expect(parseDuration('15m')).toBe(900);
     expect(parseDuration('2h')).toBe(7200);

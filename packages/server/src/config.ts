@@ -30,6 +30,12 @@ export interface Config {
   maxConnectionsPerIp: number;
   sendBufferBytes: number;
   loginAttemptsPerMinute: number;
+  /** Rows a user may have replayed (resume with `since`) per minute, per node. */
+  resumeRowsPerMinute: number;
+  /** Read-alls (WebSocket `mark_all_read` and HTTP) a user may ask per minute, per node. */
+  readAllPerMinute: number;
+  /** HTTP timeouts and the per-address connection cap (docs/limits.md). */
+  http: HttpLimits;
   retentionDays: number;
   retentionMaxPerStream: number;
   shutdownGraceMs: number;
@@ -38,6 +44,20 @@ export interface Config {
   mediaDir: string;
   maxUploadBytes: number;
   transcodeConcurrency: number;
+}
+
+/** Timeouts and caps of plain HTTP connections (docs/limits.md). */
+export interface HttpLimits {
+  /** Whole request headers must arrive within this (slow headers). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this (slow bodies; uploads too). */
+  requestTimeoutMs: number;
+  /** A socket with no traffic either way for this long is closed. */
+  idleTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Simultaneous HTTP connections per client address; 0: no cap. */
+  maxConnectionsPerIp: number;
 }
 
 /** A configuration value that cannot be used; names the variable. */
@@ -218,6 +238,22 @@ function platformConfig(env: Env, jwtSecret: string | undefined): PlatformConfig
   };
 }
 
+function httpLimits(env: Env, trustProxy: boolean): HttpLimits {
+  const limits = {
+    headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 300_000, 100, 86_400_000),
+    idleTimeoutMs: int(env, 'HTTP_IDLE_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    // Above nginx's upstream keepalive_timeout (60 s): a proxy must never reuse a connection the node just closed.
+    keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+    // Behind a proxy every connection comes from the proxy: no cap unless asked for (nginx has limit_conn).
+    maxConnectionsPerIp: int(env, 'HTTP_MAX_CONNECTIONS_PER_IP', trustProxy ? 0 : 256, 0, 1_000_000),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${limits.requestTimeoutMs})`);
+  }
+  return limits;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads the configuration; throws ConfigError naming the first bad variable. */
@@ -227,6 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
   const jwtSecret = env.JWT_SECRET || undefined;
   if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
   const serviceKey = env.HERALD_SERVICE_KEY || undefined;
+  const trustProxy = bool(env, 'TRUST_PROXY', false);
   if (serviceKey !== undefined && serviceKey.length < 16) throw new ConfigError('HERALD_SERVICE_KEY', 'must be at least 16 characters');
   return {
     host: env.HOST?.trim() || '0.0.0.0',
@@ -251,10 +288,13 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnectionsPerIp: int(env, 'WS_MAX_CONNECTIONS_PER_IP', 1000, 1, 1_000_000),
     sendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 1_048_576, 1024, 1_073_741_824),
     loginAttemptsPerMinute: int(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 100_000),
+    resumeRowsPerMinute: int(env, 'RESUME_ROWS_PER_MINUTE', 60_000, 1, 1_000_000_000),
+    readAllPerMinute: int(env, 'READ_ALL_PER_MINUTE', 20, 1, 1_000_000),
     retentionDays: int(env, 'RETENTION_DAYS', 30, 1, 36_500),
     retentionMaxPerStream: int(env, 'RETENTION_MAX_PER_STREAM', 10_000, 10, 100_000_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy,
+    http: httpLimits(env, trustProxy),
     staticDir: env.STATIC_DIR?.trim() || undefined,
     mediaDir: resolve(env.MEDIA_DIR?.trim() || join(env.DATA_DIR?.trim() || './data', 'media')),
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 1024 * 1024 * 1024, 1024, 1024 ** 4),

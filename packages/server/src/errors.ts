@@ -26,3 +26,4 @@ export const unauthorized = (why: string) => new HeraldError(ErrorCode.UNAUTHORI
 export const unavailable = (why: string) => new HeraldError(ErrorCode.UNAVAILABLE, why);
 export const invalid = (why: string) => new HeraldError(ErrorCode.VALIDATION, why);
 export const conflict = (why: string) => new HeraldError(ErrorCode.CONFLICT, why);
+export const rateLimited = (why: string, retryAfterMs: number) => new HeraldError(ErrorCode.RATE_LIMITED, why, { retry_after_ms: retryAfterMs });

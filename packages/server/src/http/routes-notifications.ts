@@ -5,13 +5,15 @@ import { parseEvent, wireObject, type EventResult, type NotificationService } fr
 import type { Store } from '../store/index.js';
 import type { Guards } from './guards.js';
 import { onceFor } from './idempotency.js';
-import { notFound } from '../errors.js';
-import { bearer, errorResponses, InboxPage, PublishAccepted, PublishBody, UnreadBody } from './schemas.js';
+import { notFound, rateLimited } from '../errors.js';
+import { readAllRefusal, type WorkBudgets } from '../budget/index.js';
+import { bearer, errorResponses, Id, IdParams, InboxPage, PublishAccepted, PublishBody, UnreadBody } from './schemas.js';
 
 export interface NotificationRouteDeps {
   notifications: NotificationService;
   store: Store;
   guards: Guards;
+  budgets: WorkBudgets;
 }
 
 const MAX_PAGE = 100;
@@ -22,7 +24,7 @@ function systemMessageAnswer([result]: EventResult[]) {
   return { ids: [delivery.id!], stream: delivery.stream, offset: delivery.offset! };
 }
 
-export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards }) => {
+export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps> = async (app, { notifications, store, guards, budgets }) => {
   app.post(
     '/api/v1/notifications',
     {
@@ -55,7 +57,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
         summary: "The caller's inbox, newest first; pass next_cursor as cursor for the next page",
         security: bearer,
         querystring: Type.Object({
-          cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+          cursor: Type.Optional(Id()),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 20 })),
           unread: Type.Optional(Type.Boolean()),
           type: Type.Optional(Type.String({ maxLength: 2000, pattern: '^[a-z][a-z0-9_.:-]*(,[a-z][a-z0-9_.:-]*)*$', description: 'comma list of types, custom ones included' })),
@@ -102,7 +104,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
         tags: ['notifications'],
         summary: 'Mark one notification read; every device of the user gets notifications_read',
         security: bearer,
-        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        params: IdParams,
         response: { 200: UnreadBody, ...errorResponses },
       },
     },
@@ -139,8 +141,13 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       preHandler: guards.user,
       schema: { tags: ['notifications'], security: bearer, response: { 200: UnreadBody, ...errorResponses } },
     },
-    async (request) => {
+    async (request, reply) => {
       const { user } = request.principal!;
+      const spent = budgets.readAll.spend(user.id, 1);
+      if (!spent.ok) {
+        reply.header('retry-after', String(Math.ceil(spent.retryAfterMs / 1000)));
+        throw rateLimited(readAllRefusal(spent.retryAfterMs), spent.retryAfterMs);
+      }
       const change = await notifications.markRead(user.id, user.is_admin, 'all');
       return { unread_count: change.unread.count, unread_positions: change.unread.positions };
     },

@@ -1,5 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
 
+/**
+ * The largest integer a request may carry: what both stores hold exactly (JavaScript's safe
+ * integers; PostgreSQL's bigint reaches further). Larger values are a 400 naming the field.
+ */
+export const MAX_INTEGER = Number.MAX_SAFE_INTEGER;
+
+/** A row id (user, notification, video) in a path, query or body: 1..MAX_INTEGER. */
+export const Id = (options: { description?: string } = {}) => Type.Integer({ minimum: 1, maximum: MAX_INTEGER, ...options });
+
+/** A count or size: 0..MAX_INTEGER. */
+export const Count = () => Type.Integer({ minimum: 0, maximum: MAX_INTEGER });
+
+/** `{ id }` path parameters. */
+export const IdParams = Type.Object({ id: Id() });
+
 export const ErrorBody = Type.Object(
   {
     error: Type.String({ description: 'an ERR_* code' }),
@@ -60,7 +75,7 @@ export const NotificationBody = Type.Object(
 export const Level = Type.Union([Type.Literal('info'), Type.Literal('success'), Type.Literal('warning'), Type.Literal('error')]);
 
 export const Target = Type.Union(
-  [Type.Literal('admin'), Type.Literal('all'), Type.Integer({ minimum: 1, description: 'a user id' }), Type.String({ minLength: 1, maxLength: 135, description: 'a user id' })],
+  [Type.Literal('admin'), Type.Literal('all'), Type.Integer({ minimum: 1, maximum: MAX_INTEGER, description: 'a user id' }), Type.String({ minLength: 1, maxLength: 135, description: 'a user id' })],
   { description: '"admin", "all" or a user id (`123` and `"123"` name the same user)' },
 );
 

@@ -21,7 +21,7 @@ export interface ParsedEvent {
 }
 
 const JobId = Type.Optional(Type.String({ minLength: 1, maxLength: 64 }));
-const VideoId = Type.Integer({ minimum: 0 });
+const VideoId = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Level = Type.Union(LEVELS.map((level) => Type.Literal(level)));
 
 /** The specification's four types and their wire fields; anything else in such an event is dropped. */
@@ -32,13 +32,13 @@ export const SPEC_FIELDS = {
     progress: Type.Number({ minimum: 0, maximum: 100 }),
     message: Type.Optional(Type.String({ maxLength: 2000, description: 'default ""' })),
     job_id: JobId,
-    user_id: Type.Optional(Type.Integer({ minimum: 1 })),
+    user_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
   }),
   transcode_complete: Type.Object({
     video_id: VideoId,
     title: Type.String({ maxLength: 200 }),
     format_type: Type.String({ minLength: 1, maxLength: 64 }),
-    file_size: Type.Integer({ minimum: 0 }),
+    file_size: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     job_id: JobId,
   }),
   transcode_failed: Type.Object({ video_id: VideoId, title: Type.String({ maxLength: 200 }), error: Type.String({ maxLength: 8000 }), job_id: JobId }),

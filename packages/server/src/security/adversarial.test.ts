@@ -5,7 +5,7 @@ import { CloseCode } from '@herald/protocol';
 import { openSocket, startHerald, until, type TestHerald } from '@herald/testing/herald';
 
 /** Every close code the README documents; anything else from the server is a defect. */
-const DOCUMENTED = new Set<number>([1000, 1001, 1002, 1007, 1008, 1009, 1011, 4001, 4003, 4008, 4009, 4010]);
+const DOCUMENTED = new Set<number>([1000, 1001, 1002, 1007, 1008, 1009, 1011, 4001, 4003, 4008, 4009, 4010, 4029]);
 const SECRET = new TextEncoder().encode('test-secret-test-secret-test-secret-0123456789');
 
 let herald: TestHerald;

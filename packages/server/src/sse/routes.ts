@@ -71,17 +71,19 @@ export const sseRoutes: FastifyPluginAsync<SseRouteDeps> = async (app, { gateway
     req.socket.setNoDelay(true);
     const query = queryOf(req);
     const ip = gateway.clientIp(req);
-    const release = gateway.track(ip);
-    res.once('close', release);
     openStream(reply, res);
     const socket = new SseSocket(res);
     const result = await gateway.admit(req, endpoint, query, ip, sseToken(req, query));
-    if (res.destroyed) return;
     if ('reason' in result) {
+      if (res.destroyed) return;
       metrics.closes.inc({ code: result.code });
       socket.close(result.code, result.reason);
       return;
     }
+    // Admitted: the stream holds one of its address's slots (both transports count) until it ends.
+    const release = gateway.releaserFor(ip);
+    res.once('close', release);
+    if (res.destroyed) return release();
     await gateway.open(socket as unknown as WebSocket, { ...result, since: sseSince(req, query) }, 'sse');
   };
   const schema = { tags: ['sse'], hide: false };

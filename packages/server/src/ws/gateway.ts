@@ -4,6 +4,7 @@ import { CloseCode, ErrorCode, errorMessage, streamsFor, type ConnectionStats } 
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TokenError, sessionDeadlineMs, type AuthService } from '../auth/index.js';
+import { readAllRefusal, replayCost, type WorkBudgets } from '../budget/index.js';
 import type { Config } from '../config.js';
 import { originCheck, type OriginCheck } from '../http/origin.js';
 import type { Metrics } from '../metrics.js';
@@ -17,6 +18,8 @@ export const WS_USER_PATH = '/api/v1/ws';
 export const WS_ADMIN_PATH = '/api/v1/ws/admin';
 const MAX_URL_LENGTH = 8192;
 const MAX_TOKEN_LENGTH = 4096;
+/** How long a refused upgrade may take to answer its close frame before its socket is cut. */
+const REFUSAL_LINGER_MS = 1000;
 
 export type Endpoint = 'user' | 'admin';
 
@@ -48,6 +51,7 @@ export interface GatewayDeps {
   metrics: Metrics;
   log: Logger;
   nodeId: string;
+  budgets: WorkBudgets;
   stats(): Promise<ConnectionStats>;
   /** A user's connections over the cluster (the per-user limit counts them all). */
   connectionsOf(userId: number): Promise<number>;
@@ -70,6 +74,10 @@ function writeHttpError(socket: Duplex, status: number, text: string, message: s
 
 function onSocketError(this: Duplex): void {
   this.destroy();
+}
+
+function terminate(ws: WebSocket): void {
+  ws.terminate();
 }
 
 function onWsError(this: WebSocket): void {
@@ -121,19 +129,18 @@ export class WebSocketGateway implements ConnectionHost {
     if (!this.#accepting) return writeHttpError(socket, 503, 'Service Unavailable', 'server is shutting down');
 
     const ip = this.clientIp(req);
-    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    socket.once('close', () => this.#release(ip));
-
     void this.admit(req, endpoint, query, ip, tokenFrom(req, query)).then((result) => {
+      // Only an admitted upgrade holds one of its address's slots: refused ones (bad token,
+      // origin, limits) are counted apart, so they cannot lock out a valid user behind that address.
+      if ('endpoint' in result) {
+        if (socket.destroyed) return this.#release(ip);
+        socket.once('close', () => this.#release(ip));
+      }
       if (socket.destroyed) return;
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', onWsError);
         explainRefusedFrames(ws, this.#deps.config.maxPayloadBytes);
-        if ('reason' in result) {
-          this.#deps.metrics.closes.inc({ code: result.code });
-          ws.close(result.code, result.reason);
-          return;
-        }
+        if ('reason' in result) return this.#refuse(ws, result);
         void this.open(ws, result);
       });
     });
@@ -144,15 +151,24 @@ export class WebSocketGateway implements ConnectionHost {
     return this.#accepting;
   }
 
-  /** Counts a session of another transport (SSE) against its address; returns its release. */
-  track(ip: string): () => void {
-    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+  /**
+   * The release of an admitted session of another transport (SSE): `admit` counted it against
+   * its address; call the returned function (idempotent) when the stream ends.
+   */
+  releaserFor(ip: string): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.#release(ip);
     };
+  }
+
+  /** Closes with the refusal's code; a peer that does not answer the close frame is cut after REFUSAL_LINGER_MS. */
+  #refuse(ws: WebSocket, refusal: Refusal): void {
+    this.#deps.metrics.closes.inc({ code: refusal.code });
+    ws.close(refusal.code, refusal.reason);
+    setTimeout(terminate, REFUSAL_LINGER_MS, ws).unref();
   }
 
   #release(ip: string): void {
@@ -178,9 +194,6 @@ export class WebSocketGateway implements ConnectionHost {
       metrics.authFailures.inc({ reason: 'origin' });
       return { code: CloseCode.FORBIDDEN, reason: 'origin not allowed' };
     }
-    if ((this.#perIp.get(ip) ?? 0) > config.maxConnectionsPerIp) {
-      return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections from this address' };
-    }
     let principal;
     try {
       principal = await auth.authenticate(token);
@@ -191,6 +204,9 @@ export class WebSocketGateway implements ConnectionHost {
       return { code: CloseCode.UNAUTHORIZED, reason: error instanceof TokenError ? error.message : 'token invalid' };
     }
     const { user, claims } = principal;
+    if ((this.#perIp.get(ip) ?? 0) >= config.maxConnectionsPerIp) {
+      return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections from this address' };
+    }
     if (endpoint === 'admin' && !user.is_admin) {
       metrics.authFailures.inc({ reason: 'not_admin' });
       return { code: CloseCode.FORBIDDEN, reason: 'admin only' };
@@ -199,6 +215,7 @@ export class WebSocketGateway implements ConnectionHost {
       return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
     }
     const wireId = auth.identities.platform ? principal.publicId : user.id;
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1); // released when the socket closes (handleUpgrade, or SSE's releaserFor)
     return { endpoint, userId: user.id, wireId, username: user.username, userIsAdmin: user.is_admin, expiresAt: sessionDeadlineMs(claims.exp), since: query.get('since') };
   }
 
@@ -221,6 +238,11 @@ export class WebSocketGateway implements ConnectionHost {
       }
       const inbox = streamsFor(admission.userId, admission.userIsAdmin);
       const heads = await store.streams.heads([...new Set([...streams, ...inbox])]);
+      const resume = this.#deps.budgets.resume.spend(admission.userId, replayCost(streams, admission.since, heads));
+      if (!resume.ok) {
+        conn.close(CloseCode.RESUME_LIMITED, `too much replay for this user; reconnect_after_ms=${resume.retryAfterMs}`);
+        return conn;
+      }
       const [unread, stats] = await Promise.all([store.inbox.unreadAt(admission.userId, inbox, heads), this.#deps.stats()]);
       await conn.start({
         since: admission.since,
@@ -242,6 +264,8 @@ export class WebSocketGateway implements ConnectionHost {
   }
 
   async markRead(conn: Connection, ids: number[] | 'all'): Promise<void> {
+    const spent = ids === 'all' ? this.#deps.budgets.readAll.spend(conn.userId, 1) : undefined;
+    if (spent && !spent.ok) return conn.reply(errorMessage(ErrorCode.RATE_LIMITED, readAllRefusal(spent.retryAfterMs)));
     try {
       await this.#deps.notifications.markRead(conn.userId, conn.userIsAdmin, ids);
     } catch (error) {

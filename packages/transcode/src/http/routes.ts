@@ -21,7 +21,8 @@ const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), st
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 const bearer = [{ bearerAuth: [] }];
 
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+// Ids beyond JavaScript's safe integers are a 400 naming `id`, not a store error (PostgreSQL: bigint overflow).
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
 /**
  * The videos API as a Fastify plugin (encapsulated: its error handler sees only these
