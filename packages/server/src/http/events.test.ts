@@ -90,12 +90,12 @@ describe('POST /api/v1/events', () => {
     expect(await post([ok, { type: 'stats', target: 'admin' }])).toMatchObject({ status: 400, body: { message: expect.stringContaining('events[1]: type must be') } });
     const missing = await post([ok, { type: 'transcode_complete', target: 'admin', video_id: 1, title: 't', format_type: 'x' }]);
     expect(missing).toMatchObject({ status: 400, body: { error: 'ERR_VALIDATION', message: expect.stringContaining('events[1]: (transcode_complete) /file_size') } });
-    expect(await post([ok, { ...ok, target: 'nobody' }])).toMatchObject({ status: 400, body: { message: 'events[1]: target must be "admin", "all", a user id or a list of 1 to 1000 user ids' } });
+    expect(await post([ok, { ...ok, target: 'nobody' }])).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^events\[1\]\.target must be one of admin, all or a user id .*not user ids: "nobody"/) } });
     expect((await post([ok, { ...ok, target: ['0123'] }])).status).toBe(400);
     expect((await post([ok, { ...ok, target: [] }])).status).toBe(400);
     expect((await post([ok, { ...ok, target: 'users' }])).status).toBe(400);
     expect((await post({ type: 'transcode_progress', target: 'admin', video_id: 1, status: 'processing', progress: 101, message: '' })).status).toBe(400);
-    expect(await post([ok, { ...ok, target: 999_999 }])).toMatchObject({ status: 404, body: { error: 'ERR_NOT_FOUND', details: { unknown_user_ids: [999_999] } } });
+    expect(await post([ok, { ...ok, target: 999_999 }])).toMatchObject({ status: 404, body: { error: 'ERR_NOT_FOUND', details: { unknown_user_ids: ['999999'] } } });
     expect((await post(Array.from({ length: 501 }, () => ok))).status).toBe(400);
     expect((await post([])).status).toBe(400);
     await sleep(200);
@@ -180,7 +180,7 @@ describe('POST /api/v1/events', () => {
       { type: 'system_message', target: bob.id, message: 'never' },
       { type: 'system_message', target: [bob.id, 888_887, 888_888], message: 'never' },
     ]);
-    expect(refused).toMatchObject({ status: 404, body: { error: 'ERR_NOT_FOUND', message: expect.stringContaining('888887, 888888'), details: { unknown_user_ids: [888_887, 888_888] } } });
+    expect(refused).toMatchObject({ status: 404, body: { error: 'ERR_NOT_FOUND', message: expect.stringContaining('888887, 888888'), details: { unknown_user_ids: ['888887', '888888'] } } });
     expect((await inbox(bob.token)).items.length).toBe(before);
     bobSocket.close();
   });

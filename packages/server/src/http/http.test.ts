@@ -113,7 +113,7 @@ describe('notifications over HTTP', () => {
     const badLevel = await call('POST', '/api/v1/notifications', { token: admin.token, body: { message: 'x', level: 'loud' } });
     expect(badLevel).toMatchObject({ status: 400, body: { error: 'ERR_VALIDATION', message: 'body.level must be one of info, success, warning, error' } });
     const badTarget = await call('POST', '/api/v1/notifications', { token: admin.token, body: { message: 'x', target: 'everyone' } });
-    expect(badTarget.body.message).toBe('body.target must be one of admin, all or an integer >= 1');
+    expect(badTarget.body.message).toBe('body.target must be one of admin, all or a user id (or a list of user ids); not user ids: "everyone"; nothing was sent');
     expect((await call('POST', '/api/v1/notifications', { token: admin.token, body: { message: 'x', target: 424242 } })).status).toBe(404);
     socket.close();
   });

@@ -18,6 +18,8 @@ export interface ParsedEvent {
   target: EventTarget;
   fields: Record<string, unknown>;
   persist: boolean;
+  /** Where the event was in its request (`body`, `events[3]`), for errors found later. */
+  where?: string;
 }
 
 const JobId = Type.Optional(Type.String({ minLength: 1, maxLength: 64 }));
@@ -93,7 +95,7 @@ export function parseEvent(input: unknown, where: string, defaultTarget?: EventT
   }
   const target = parseTarget(input.target, defaultTarget);
   if (target === undefined) throw bad(`target must be "admin", "all", a user id or a list of 1 to ${MAX_TARGET_USERS} user ids`);
-  return isSpecType(type) ? specEvent(type, target, input, bad) : customEvent(type, target, input, bad);
+  return { ...(isSpecType(type) ? specEvent(type, target, input, bad) : customEvent(type, target, input, bad)), where };
 }
 
 function specEvent(type: SpecType, target: EventTarget, input: Record<string, unknown>, bad: (what: string) => Error): ParsedEvent {

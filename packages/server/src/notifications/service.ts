@@ -145,7 +145,12 @@ export class NotificationService {
     // With platform tokens, ids Herald has not seen yet are provisioned: the event waits in their inbox.
     const found = await this.#storeCall(() => this.#users.resolvePublicIds([...ids], { provision: true }));
     if (found.invalid.length > 0) {
-      throw new HeraldError(ErrorCode.VALIDATION, `not user ids: ${found.invalid.slice(0, 20).map((id) => JSON.stringify(id.slice(0, 40))).join(', ')}; nothing was sent`, { invalid_user_ids: found.invalid });
+      const invalid = new Set(found.invalid);
+      const at = events.find((e) => typeof e.target === 'object' && e.target.users.some((id) => invalid.has(id)))?.where ?? 'event';
+      const named = found.invalid.slice(0, 20).map((id) => JSON.stringify(id.slice(0, 40))).join(', ');
+      throw new HeraldError(ErrorCode.VALIDATION, `${at}.target must be one of admin, all or a user id (or a list of user ids); not user ids: ${named}; nothing was sent`, {
+        invalid_user_ids: found.invalid,
+      });
     }
     if (found.unknown.length > 0) {
       throw new HeraldError(ErrorCode.NOT_FOUND, `unknown user ids: ${found.unknown.slice(0, 20).join(', ')}; nothing was sent`, { unknown_user_ids: found.unknown });
