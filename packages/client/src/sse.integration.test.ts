@@ -49,6 +49,40 @@ describe('HeraldClient over SSE', () => {
     expect(received).toEqual(['a', 'b']);
   });
 
+  it('refreshes its token in band over SSE (POST /api/v1/sse/refresh): same stream, every message once, mark read with the new token', async () => {
+    const herald = await node();
+    const user = await herald.user('sse-refresher');
+    const asked: boolean[] = [];
+    const sign = (ttl: number) => herald.tokens.signAccess({ id: user.id, username: user.username, is_admin: false }, ttl);
+    const client = new HeraldClient({
+      url: herald.wsUrl,
+      getToken: async ({ forceRefresh }) => (asked.push(forceRefresh), sign(forceRefresh ? 3600 : 5)),
+      transports: ['sse'],
+      heartbeatInterval: 0,
+    });
+    cleanups.push(() => client.close());
+    const received: string[] = [];
+    let disconnects = 0;
+    client.on('system_message', (m) => void received.push(m.message));
+    client.on('disconnect', () => void disconnects++);
+    const refreshed: unknown[] = [];
+    client.on('token_refreshed', (m) => void refreshed.push(m));
+    await until(() => client.getSnapshot().state === 'open', 5000, 'open');
+    let sent = 0;
+    const deadline = Date.now() + 7000; // past the first token's expiry
+    while (Date.now() < deadline) {
+      await herald.notifications.notifySystemMessage(`m${++sent}`, 'info', user.id);
+      await sleep(50);
+    }
+    await until(() => received.length === sent, 5000, 'every message');
+    expect(received).toEqual(Array.from({ length: sent }, (_, i) => `m${i + 1}`));
+    expect(refreshed).toHaveLength(1);
+    expect(asked).toEqual([false, true]);
+    expect(disconnects).toBe(0);
+    client.markRead();
+    await until(() => client.unreadCount === 0, 5000, 'read with the refreshed token');
+  }, 20_000);
+
   it('falls back to SSE after two failed upgrades, then back to WebSocket, each message once and in order', async () => {
     const herald = await node();
     const user = await herald.user('fallback');

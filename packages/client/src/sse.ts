@@ -5,7 +5,7 @@ import { ReadyState, type WebSocketLike } from './environment.js';
 export type StreamFetch = (
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
-) => Promise<{ ok: boolean; status: number; body: { getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }> } } | null; json(): Promise<unknown> }>;
+) => Promise<{ ok: boolean; status: number; headers?: { get(name: string): string | null }; body: { getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }> } } | null; json(): Promise<unknown> }>;
 
 /**
  * How long a stream may stay silent (no event, no heartbeat comment) and still answer the
@@ -32,7 +32,8 @@ function closeCodeOfStatus(status: number): number {
  * with `fetch` (the token goes in the `Authorization` header, or `?token=` with
  * `tokenTransport: 'query'`); `event: close` carries the close code and reason; commands
  * go over HTTP: `mark_read` → `POST /api/v1/notifications/read`, `mark_all_read` →
- * `POST /api/v1/notifications/read-all`, `get_stats` → `GET /api/v1/ws/stats`; `ping` is
+ * `POST /api/v1/notifications/read-all`, `get_stats` → `GET /api/v1/ws/stats`, `auth` →
+ * `POST /api/v1/sse/refresh` with the session the stream's `herald-session` header named; `ping` is
  * answered here while the stream is not silent (see `SSE_SILENCE_MS`).
  */
 export class SseSocket implements WebSocketLike {
@@ -48,7 +49,9 @@ export class SseSocket implements WebSocketLike {
   readonly #abort = new AbortController();
   readonly #fetch: StreamFetch;
   readonly #httpUrl: string;
-  readonly #token: string;
+  #token: string;
+  /** The stream's session id (`herald-session`), for the token refresh over HTTP. */
+  #session: string | undefined;
   #close: { code: number; reason: string } | undefined;
   #heardAt = Date.now();
 
@@ -67,7 +70,7 @@ export class SseSocket implements WebSocketLike {
       if (Date.now() - this.#heardAt < SSE_SILENCE_MS) this.#deliverLater(PONG);
       return;
     }
-    let command: { type?: unknown; ids?: unknown };
+    let command: { type?: unknown; ids?: unknown; token?: unknown };
     try {
       command = JSON.parse(data) as typeof command;
     } catch {
@@ -77,6 +80,7 @@ export class SseSocket implements WebSocketLike {
     if (command.type === 'get_stats') void this.#stats();
     else if (command.type === 'mark_read') void this.#post('/api/v1/notifications/read', { ids: command.ids });
     else if (command.type === 'mark_all_read') void this.#post('/api/v1/notifications/read-all');
+    else if (command.type === 'auth' && typeof command.token === 'string') void this.#refresh(command.token);
     else this.#deliverLater(JSON.stringify(errorMessage(ErrorCode.UNKNOWN_COMMAND, `${String(command.type)} has no HTTP equivalent over SSE`)));
   }
 
@@ -96,6 +100,7 @@ export class SseSocket implements WebSocketLike {
     if (!response.ok || !response.body) return this.#ended(undefined, closeCodeOfStatus(response.status));
     if (this.readyState !== ReadyState.CONNECTING) return;
     this.readyState = ReadyState.OPEN;
+    this.#session = response.headers?.get('herald-session') ?? undefined;
     this.onopen?.({});
     try {
       await this.#read(response.body.getReader());
@@ -168,6 +173,25 @@ export class SseSocket implements WebSocketLike {
       this.#deliverLater(JSON.stringify(statsMessage((await response.json()) as ConnectionStats)));
     } catch {
       this.#deliverLater(JSON.stringify(errorMessage(ErrorCode.UNAVAILABLE, 'could not read the statistics; try again')));
+    }
+  }
+
+  /** The `auth` command over HTTP: the answer (`token_refreshed` or an `error`) arrives on the stream. */
+  async #refresh(token: string): Promise<void> {
+    if (!this.#session) {
+      this.#deliverLater(JSON.stringify(errorMessage(ErrorCode.UNAVAILABLE, 'this stream named no session (herald-session); the token is renewed at the next reconnect')));
+      return;
+    }
+    try {
+      const response = await this.#fetch(`${this.#httpUrl}/api/v1/sse/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ session: this.#session, token }),
+      });
+      if (!response.ok) throw new Error(`POST /api/v1/sse/refresh answered ${response.status}`);
+      this.#token = token;
+    } catch {
+      this.#deliverLater(JSON.stringify(errorMessage(ErrorCode.UNAVAILABLE, 'could not send the new token; the stream reconnects with it at expiry')));
     }
   }
 

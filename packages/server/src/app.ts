@@ -32,7 +32,7 @@ import { serverLogging } from './logging.js';
 import { Metrics } from './metrics.js';
 import { CompatBridge, type NotificationService } from './notifications/index.js';
 import { Shutdown } from './shutdown.js';
-import { sseRoutes } from './sse/index.js';
+import { SseSessions, sseRoutes } from './sse/index.js';
 import type { Store } from './store/index.js';
 import { schedulePruning } from './store/retention.js';
 import { ConnectionManager, WebSocketGateway } from './ws/index.js';
@@ -144,7 +144,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await app.register(notificationRoutes, { notifications, store, guards: routeGuards, budgets });
   await app.register(eventRoutes, { notifications, store, guards: routeGuards });
-  await app.register(sseRoutes, { gateway, metrics });
+  const sseSessions = new SseSessions(broker, gateway);
+  await sseSessions.start();
+  await app.register(sseRoutes, { gateway, metrics, sessions: sseSessions });
   // The transcoder is a producer like any other: embedded, it publishes through the producers' path (checks included).
   const transcoder = await startTranscoder({
     database: storeLocation(config),
@@ -199,6 +201,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await revalidation.stop();
     await notifications.stop().catch(() => undefined);
     await compat.stop().catch(() => undefined);
+    await sseSessions.stop().catch(() => undefined);
     await core.close();
   });
 

@@ -55,6 +55,31 @@ describe('the SSE endpoints', () => {
     third.close();
   });
 
+  it('refreshes its token in band over HTTP: the herald-session header names the stream, token_refreshed arrives on it', async () => {
+    const user = await herald.user('refresher');
+    const short = await herald.tokens.signAccess({ id: user.id, username: user.username, is_admin: false }, 3);
+    const stream = openSse(sseUrl(short));
+    const session = (await stream.response).headers['herald-session'] as string;
+    expect(session).toMatch(/^[0-9a-f-]{36}$/);
+    await stream.waitFor((m) => m.type === 'resumed');
+    const post = (body: object) => fetch(`${herald.url}/api/v1/sse/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    expect((await post({ session, token: root.token })).status).toBe(202);
+    expect(await stream.waitFor((m) => m.type === 'error')).toMatchObject({ code: 'ERR_FORBIDDEN' });
+    expect((await post({ session: 'nope', token: user.token })).status).toBe(400);
+
+    const fresh = await herald.tokens.signAccess({ id: user.id, username: user.username, is_admin: false }, 600);
+    expect((await post({ session, token: fresh })).status).toBe(202);
+    const refreshed = await stream.waitFor((m) => m.type === 'token_refreshed');
+    expect(refreshed.expires_in).toBeGreaterThan(500);
+    // Past the first token's expiry the stream is still open and still delivers.
+    await sleep(3500);
+    await herald.notifications.notifySystemMessage('after the refresh', 'info', user.id);
+    expect(await stream.waitFor((m) => m.type === 'system_message')).toMatchObject({ message: 'after the refresh' });
+    expect(stream.messages.filter((m) => m.type === 'connected')).toHaveLength(1);
+    stream.close();
+  });
+
   it('takes the token from the Authorization header', async () => {
     const stream = openSse(`${herald.url}/api/v1/sse`, { authorization: `Bearer ${alice.token}` });
     await stream.waitFor((m) => m.type === 'connected');
