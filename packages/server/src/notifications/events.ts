@@ -35,6 +35,13 @@ export const SPEC_FIELDS = {
     message: Type.Optional(Type.String({ maxLength: 2000, description: 'default ""' })),
     job_id: JobId,
     user_id: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+    // Structured fields beside the Chinese message, rendered per locale by the console (docs: transcode_progress).
+    format: Type.Optional(Type.String({ maxLength: 64 })),
+    step: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    steps: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    skipped: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 })),
+    source_width: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    source_height: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
   }),
   transcode_complete: Type.Object({
     video_id: VideoId,
