@@ -235,7 +235,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = COMMANDS[command];
   if (!run) throw new UsageError(command.startsWith('-') ? `herald: unknown option '${command}' (see herald --help)` : `herald: unknown command "${command}" (see herald --help)`);
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // `herald user passwd --help` is answered by the subcommand itself.
+  if ((rest.includes('--help') || rest.includes('-h')) && !(command === 'user' && rest[0] === 'passwd')) {
     process.stdout.write(COMMAND_USAGE[command] + '\n');
     return 0;
   }

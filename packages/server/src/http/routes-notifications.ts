@@ -44,6 +44,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRouteDeps
       const event = parseEvent({ type: MessageType.SYSTEM_MESSAGE, message, level, target: target ?? 'all' }, 'body');
       const { answer, replayed } = await notifications.publishEvents([event], systemMessageAnswer, onceFor(request, 'POST /api/v1/notifications'));
       if (replayed) reply.header('idempotent-replayed', 'true');
+      else request.log.info({ msg_level: event.fields.level, target: target ?? 'all' }, '📢 system message sent');
       return reply.status(202).send(answer);
     },
   );
