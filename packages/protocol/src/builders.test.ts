@@ -20,7 +20,7 @@ const STATS = { total_users: 1, total_user_connections: 1, total_admin_connectio
 
 describe('message builders', () => {
   const built: ServerMessage[] = [
-    connectedMessage({ message: 'hi', user_id: 1, connection_stats: STATS, unread_count: 0, unread_positions: {}, node_id: 'n', streams: { broadcast: 0 } }),
+    connectedMessage({ message: 'hi', user_id: '1', connection_stats: STATS, unread_count: 0, unread_positions: {}, node_id: 'n', streams: { broadcast: 0 } }),
     transcodeProgressMessage({ video_id: 1, status: 'processing', progress: 5, message: 'm' }),
     transcodeCompleteMessage({ video_id: 1, title: 't', format_type: 'av1', file_size: 9 }),
     transcodeFailedMessage({ video_id: 1, title: 't', error: 'e' }),

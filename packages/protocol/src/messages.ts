@@ -56,9 +56,9 @@ export interface UnreadState {
 export interface ConnectedMessage extends Base, UnreadState {
   type: 'connected';
   message: string;
-  /** The public user id: an opaque string when the server accepts platform tokens, else an integer. */
-  user_id?: number | string;
-  admin_id?: number | string;
+  /** The public user id, an opaque string (`"1"`, a platform's UUID); see docs/identity.md. */
+  user_id?: string;
+  admin_id?: string;
   connection_stats: ConnectionStats;
   /** Id of the node that serves this connection. */
   node_id: string;

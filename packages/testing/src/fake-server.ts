@@ -172,7 +172,7 @@ export class TestServer {
       connection.send({
         type: 'connected',
         message: 'connected',
-        user_id: 1,
+        user_id: '1',
         connection_stats: stats(),
         node_id: 'test',
         streams,

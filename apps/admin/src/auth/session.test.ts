@@ -13,7 +13,7 @@ class MemoryStorage {
   removeItem = (key: string) => void this.#map.delete(key);
 }
 
-const user = { id: 1, username: 'root', is_admin: true };
+const user = { id: '1', username: 'root', is_admin: true };
 
 function signedIn(storage: MemoryStorage, access: string, refresh = 'r1'): void {
   storage.setItem('herald.session', JSON.stringify({ access_token: access, refresh_token: refresh, user } satisfies Tokens));

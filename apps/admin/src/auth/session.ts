@@ -7,7 +7,7 @@
  * the lock after another tab refreshed uses the new pair from storage instead.
  */
 export interface SessionUser {
-  id: number;
+  id: string;
   username: string;
   is_admin: boolean;
 }

@@ -40,11 +40,12 @@ export class Identities {
   }
 
   /**
-   * The id as the HTTP API and the wire write it: the public id, or without platform tokens
-   * the integer as the specification always sent it.
+   * The id as the HTTP API and the wire write it: the public id, an opaque string (`"1"`,
+   * `"herald:1"`, a platform's `"f47ac10b-…"`). Producers may still write integers: `123`
+   * and `"123"` name the same user.
    */
-  wireId(user: Pick<User, 'id' | 'source' | 'subject'>): string | number {
-    return this.platform ? this.publicId(user) : user.id;
+  wireId(user: Pick<User, 'id' | 'source' | 'subject'>): string {
+    return this.publicId(user);
   }
 
   /** What a public id names: a Herald account by internal id, a platform subject, or nothing valid. */

@@ -12,7 +12,7 @@ export interface LoginResult {
   refresh_token: string;
   token_type: 'bearer';
   expires_in: number;
-  user: { id: number | string; username: string; is_admin: boolean };
+  user: { id: string; username: string; is_admin: boolean };
 }
 
 /**

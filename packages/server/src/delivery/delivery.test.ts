@@ -75,7 +75,7 @@ function opening(since: string | null, heads: Heads): Opening {
   return {
     since,
     heads,
-    greeting: { userId: 7, username: 'ann', admin: false, stats: { total_users: 1, total_user_connections: 1, total_admin_connections: 0, total_connections: 1 }, unread: { count: 0, positions: {} }, nodeId: 'n1' },
+    greeting: { userId: '7', username: 'ann', admin: false, stats: { total_users: 1, total_user_connections: 1, total_admin_connections: 0, total_connections: 1 }, unread: { count: 0, positions: {} }, nodeId: 'n1' },
     snapshot: [],
   };
 }
@@ -106,7 +106,7 @@ describe('replay then live', () => {
     source.release();
     await opened;
     expect(sink.out).toEqual(['connected', 'stored broadcast@3', 'stored broadcast@4', 'stored broadcast@5', 'live broadcast@6 six', 'resumed 3']);
-    expect(sink.messages[0]).toMatchObject({ type: 'connected', user_id: 7, streams: { 'user:7': 0, broadcast: 2 } });
+    expect(sink.messages[0]).toMatchObject({ type: 'connected', user_id: '7', streams: { 'user:7': 0, broadcast: 2 } });
     expect(sink.messages.at(-1)).toMatchObject({ type: 'resumed', positions: { 'user:7': 0, broadcast: 6 } });
     expect(delivery.phase).toBe('live');
     delivery.push('six again', at('broadcast', 6));

@@ -10,7 +10,7 @@ function opening(since: string | null, overrides: Partial<Opening> = {}): Openin
   return {
     since,
     heads: HEADS,
-    greeting: { userId: 7, username: 'ann', admin: false, stats: { total_users: 1, total_user_connections: 1, total_admin_connections: 0, total_connections: 1 }, unread: { count: 2, positions: { 'user:7': 3 } }, nodeId: 'node-1' },
+    greeting: { userId: '7', username: 'ann', admin: false, stats: { total_users: 1, total_user_connections: 1, total_admin_connections: 0, total_connections: 1 }, unread: { count: 2, positions: { 'user:7': 3 } }, nodeId: 'node-1' },
     snapshot: [],
     ...overrides,
   };
@@ -72,7 +72,7 @@ describe('opening messages', () => {
     expect(connected).toEqual({
       type: 'connected',
       message: '用户 ann 已连接',
-      user_id: 7,
+      user_id: '7',
       connection_stats: { total_users: 1, total_user_connections: 1, total_admin_connections: 0, total_connections: 1 },
       unread_count: 2,
       unread_positions: { 'user:7': 3 },
@@ -85,7 +85,7 @@ describe('opening messages', () => {
 
   it('greet an admin on the admin endpoint with admin_id', () => {
     const plan = planOpening(ADMIN, opening(null, { greeting: { ...opening(null).greeting, admin: true } }));
-    expect(plan.messages[0]).toMatchObject({ message: '管理员 ann 已连接', admin_id: 7, streams: { 'user:7': 3, admins: 4, broadcast: 5 } });
+    expect(plan.messages[0]).toMatchObject({ message: '管理员 ann 已连接', admin_id: '7', streams: { 'user:7': 3, admins: 4, broadcast: 5 } });
     expect(plan.messages[0]).not.toHaveProperty('user_id');
   });
 });

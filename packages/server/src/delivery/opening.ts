@@ -23,7 +23,7 @@ export interface Opening {
   /** Who connected, for the `connected` message. */
   greeting: {
     /** The public user id (a string with platform tokens, the integer otherwise). */
-    userId: number | string;
+    userId: string;
     username: string;
     /** Connected on the admin endpoint. */
     admin: boolean;

@@ -38,7 +38,7 @@ describe('auth', () => {
   it('logs in, reads me, and rotates refresh tokens once', async () => {
     const login = await call('POST', '/api/v1/auth/login', { body: { username: 'alice', password: alice.password } });
     expect(login.status).toBe(200);
-    expect(login.body).toMatchObject({ token_type: 'bearer', expires_in: 900, user: { id: alice.id, username: 'alice', is_admin: false } });
+    expect(login.body).toMatchObject({ token_type: 'bearer', expires_in: 900, user: { id: String(alice.id), username: 'alice', is_admin: false } });
     expect((await call('GET', '/api/v1/auth/me', { token: login.body.access_token })).body).toMatchObject({ username: 'alice' });
 
     const refreshed = await call('POST', '/api/v1/auth/refresh', { body: { refresh_token: login.body.refresh_token } });

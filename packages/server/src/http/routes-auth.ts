@@ -60,7 +60,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.get(
     '/api/v1/auth/me',
     { preHandler: guards.user, schema: { tags: ['auth'], security: bearer, response: { 200: UserBody, ...errorResponses } } },
-    async (request) => ({ ...request.principal!.user, id: auth.identities.platform ? request.principal!.publicId : request.principal!.user.id }),
+    async (request) => ({ ...request.principal!.user, id: auth.identities.wireId(request.principal!.user) }),
   );
 
   app.post(

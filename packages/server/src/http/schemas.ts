@@ -25,10 +25,8 @@ export const ErrorBody = Type.Object(
   { $id: 'Error', description: 'Every error response' },
 );
 
-/** A public user id: an opaque string, or an integer for Herald accounts when platform tokens are off (docs/identity.md). */
-export const UserId = Type.Union([Type.String({ minLength: 1, maxLength: 135 }), Type.Integer({ minimum: 1 })], {
-  description: 'a user id: opaque string ("123", a UUID, "herald:1"); integers are accepted',
-});
+/** A public user id: an opaque string on the wire and in every answer (docs/identity.md). */
+export const UserId = Type.String({ minLength: 1, maxLength: 135, description: 'a user id: opaque string ("123", a UUID, "herald:1")' });
 
 export const UserBody = Type.Object({
   id: UserId,

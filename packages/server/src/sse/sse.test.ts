@@ -26,7 +26,7 @@ describe('the SSE endpoints', () => {
     expect(response.headers['cache-control']).toContain('no-cache');
     await stream.waitFor((m) => m.type === 'resumed');
     expect(stream.messages[0].type).toBe('connected');
-    expect(stream.messages[0]).toMatchObject({ user_id: user.id, node_id: herald.nodeId });
+    expect(stream.messages[0]).toMatchObject({ user_id: String(user.id), node_id: herald.nodeId });
     await herald.notifications.notifySystemMessage('hello carol', 'info', user.id);
     const live = await stream.waitFor((m) => m.type === 'system_message');
     expect(live).toMatchObject({ stream: `user:${user.id}`, offset: 1, message: 'hello carol' });
@@ -109,7 +109,7 @@ describe('the SSE endpoints', () => {
   it('serves the admin endpoint with the admins stream', async () => {
     const stream = openSse(`${herald.url}/api/v1/sse/admin?token=${root.token}`);
     const connected = await stream.waitFor((m) => m.type === 'connected');
-    expect(connected).toMatchObject({ admin_id: root.id });
+    expect(connected).toMatchObject({ admin_id: String(root.id) });
     expect(Object.keys(connected.streams as object)).toContain('admins');
     stream.close();
   });

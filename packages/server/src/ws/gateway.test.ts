@@ -64,7 +64,7 @@ describe('authentication at the WebSocket endpoints', () => {
   it('accepts the token as the bearer subprotocol', async () => {
     const socket = await connected(`${herald.wsUrl}/api/v1/ws`, { protocols: ['bearer', alice.token] });
     expect(socket.ws.protocol).toBe('bearer');
-    expect(socket.of('connected')[0]).toMatchObject({ user_id: alice.id });
+    expect(socket.of('connected')[0]).toMatchObject({ user_id: String(alice.id) });
     socket.close();
   });
 
@@ -92,7 +92,7 @@ describe('messages and commands', () => {
   it('sends connected with the specification shape, then answers ping and get_stats', async () => {
     const socket = await connected(adminUrl(admin.token));
     const hello = socket.of('connected')[0];
-    expect(hello).toMatchObject({ type: 'connected', admin_id: admin.id, message: expect.stringContaining('root') });
+    expect(hello).toMatchObject({ type: 'connected', admin_id: String(admin.id), message: expect.stringContaining('root') });
     expect(hello.connection_stats).toEqual({
       total_users: expect.any(Number),
       total_user_connections: expect.any(Number),

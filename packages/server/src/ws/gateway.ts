@@ -34,7 +34,7 @@ export interface Admission {
   endpoint: Endpoint;
   userId: number;
   /** The id the `connected` message names (see `Identities.wireId`). */
-  wireId: number | string;
+  wireId: string;
   username: string;
   userIsAdmin: boolean;
   expiresAt: number;
@@ -214,7 +214,7 @@ export class WebSocketGateway implements ConnectionHost {
     if ((await this.#deps.connectionsOf(user.id)) >= config.maxConnectionsPerUser) {
       return { code: CloseCode.TOO_MANY_CONNECTIONS, reason: 'too many connections for this user' };
     }
-    const wireId = auth.identities.platform ? principal.publicId : user.id;
+    const wireId = auth.identities.wireId(user);
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1); // released when the socket closes (handleUpgrade, or SSE's releaserFor)
     return { endpoint, userId: user.id, wireId, username: user.username, userIsAdmin: user.is_admin, expiresAt: sessionDeadlineMs(claims.exp), since: query.get('since') };
   }
