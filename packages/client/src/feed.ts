@@ -3,6 +3,7 @@ import type {
   SystemMessage,
   TranscodeCompleteMessage,
   TranscodeFailedMessage,
+  TranscodeProgressDetail,
   TranscodeProgressMessage,
 } from '@herald/protocol';
 import type { HeraldClient } from './client.js';
@@ -11,7 +12,7 @@ import type { HeraldClient } from './client.js';
 export type FeedNotification = TranscodeCompleteMessage | TranscodeFailedMessage | SystemMessage | CustomEventMessage;
 
 /** Latest known transcode state of one video. */
-export interface TranscodeProgressEntry {
+export interface TranscodeProgressEntry extends TranscodeProgressDetail {
   video_id: number;
   /** The job the entry belongs to, when the server names it. */
   job_id?: string;
@@ -19,13 +20,6 @@ export interface TranscodeProgressEntry {
   progress: number;
   message: string;
   timestamp: string;
-  /** Structured progress fields, when the server sends them (see `TranscodeProgressMessage`). */
-  format?: string;
-  step?: number;
-  steps?: number;
-  skipped?: string[];
-  source_width?: number;
-  source_height?: number;
 }
 
 export interface FeedSnapshot {

@@ -69,19 +69,12 @@ export interface ConnectedMessage extends Base, UnreadState {
 export type TranscodeStatus = 'pending' | 'queued' | 'processing' | 'retrying' | 'completed' | 'failed' | 'cancelled';
 export const TERMINAL_TRANSCODE_STATUSES: readonly TranscodeStatus[] = ['completed', 'failed', 'cancelled'];
 
-export interface TranscodeProgressMessage extends Base {
-  type: 'transcode_progress';
-  video_id: number;
-  status: TranscodeStatus | string;
-  progress: number;
-  message: string;
-  job_id?: string;
-  /** True when sent as part of the in-flight snapshot on (re)connect. */
-  snapshot?: boolean;
-  /**
-   * Structured fields, so that clients can say the same as the Chinese `message` in their own
-   * language. The preset being worked on, as shown to people (`720p`, `AV1 480p`).
-   */
+/**
+ * Structured progress fields, so that clients can say the same as the Chinese `message` in
+ * their own language (the `message` stays, as the specification has it).
+ */
+export interface TranscodeProgressDetail {
+  /** The preset being worked on, as shown to people (`720p`, `AV1 480p`). */
   format?: string;
   /** 1-based index of `format` among the presets the job produces (0 while the source is probed). */
   step?: number;
@@ -92,6 +85,17 @@ export interface TranscodeProgressMessage extends Base {
   /** The source's frame size, sent with `skipped`. */
   source_width?: number;
   source_height?: number;
+}
+
+export interface TranscodeProgressMessage extends Base, TranscodeProgressDetail {
+  type: 'transcode_progress';
+  video_id: number;
+  status: TranscodeStatus | string;
+  progress: number;
+  message: string;
+  job_id?: string;
+  /** True when sent as part of the in-flight snapshot on (re)connect. */
+  snapshot?: boolean;
 }
 
 export interface TranscodeCompleteMessage extends Base, Partial<Persisted> {

@@ -1,4 +1,4 @@
-import type { TranscodeStatus } from '@herald/protocol';
+import type { TranscodeProgressDetail, TranscodeStatus } from '@herald/protocol';
 
 /** One transcode job: one input, transcoded to each preset in `formats` in turn. */
 export interface TranscodeJob {
@@ -17,19 +17,7 @@ export interface TranscodeJob {
  * The structured side of a progress event, for clients that render it in their own language
  * (the Chinese `message` stays, as the specification has it).
  */
-export interface ProgressDetail {
-  /** The preset being worked on, as shown to people (`720p`, `AV1 480p`). */
-  format?: string;
-  /** 1-based index of that preset among the job's produced presets; 0 while probing. */
-  step?: number;
-  /** How many presets the job produces (after skipping those above the source). */
-  steps?: number;
-  /** Presets not produced because they are above the source's resolution (labels, e.g. `1080p`). */
-  skipped?: string[];
-  /** The source's frame size, sent with `skipped`. */
-  source_width?: number;
-  source_height?: number;
-}
+export type ProgressDetail = TranscodeProgressDetail;
 
 export interface TranscodeProgressEvent extends ProgressDetail {
   job_id: string;
