@@ -58,7 +58,8 @@ describe('HttpPublisher against a scripted endpoint', () => {
     await new HttpPublisher({ url, serviceKey: 'k'.repeat(20) }).publish(complete);
     expect(requests).toHaveLength(3);
     expect(requests.every((r) => r.auth === `Bearer ${'k'.repeat(20)}`)).toBe(true);
-    expect(requests[2].body).toEqual(hubEvents(complete));
+    // The uploader goes over the API as a Herald account (`herald:<id>`): never a platform user's bare id.
+    expect(requests[2].body).toEqual(hubEvents(complete).map((e) => (typeof e.target === 'number' ? { ...e, target: `herald:${e.target}` } : e)));
   });
 
   it('sends a plain tick once, and gives up at once on a 4xx', async () => {

@@ -21,7 +21,7 @@ export interface TranscodePublisher {
  */
 export interface HubEvent {
   type: string;
-  target: 'admin' | 'all' | number;
+  target: 'admin' | 'all' | number | string;
   [field: string]: unknown;
 }
 
@@ -71,6 +71,9 @@ export function inProcessPublisher(send: (event: HubEvent) => Promise<unknown>):
   };
 }
 
+/** How the publish API names a Herald account (docs/identity.md). */
+const HERALD_ACCOUNT_PREFIX = 'herald:';
+
 /** Herald answered 404: a target user does not exist. */
 class UnknownUserError extends Error {}
 
@@ -107,13 +110,15 @@ export class HttpPublisher implements TranscodePublisher {
   }
 
   async publish(event: TranscodeEvent): Promise<void> {
-    const events = hubEvents(event);
+    // The transcoder knows its uploader by Herald's account id; over the API a Herald account
+    // is `herald:<id>` (with platform tokens a bare id would name a platform user instead).
+    const events = hubEvents(event).map((e) => (typeof e.target === 'number' ? { ...e, target: `${HERALD_ACCOUNT_PREFIX}${e.target}` } : e));
     try {
       await this.#send(event, JSON.stringify(events));
     } catch (error) {
       // Herald stores nothing of a request naming an unknown user (an uploader deleted since):
       // the administrators still get the event.
-      const admins = events.filter((e) => typeof e.target !== 'number');
+      const admins = events.filter((e) => e.target === 'admin' || e.target === 'all');
       if (!(error instanceof UnknownUserError) || admins.length === events.length) throw error;
       await this.#send(event, JSON.stringify(admins));
     }
