@@ -71,18 +71,25 @@ export class Identities {
    */
   async resolvePublicIds(ids: readonly PublicId[], options: { provision?: boolean } = {}): Promise<Resolved> {
     const result: Resolved = { users: new Map(), unknown: [], invalid: [] };
+    const locals = new Map<string, number>();
+    const subjects = new Map<string, string>();
     for (const id of new Set(ids.map(String))) {
       const parsed = this.parse(id);
-      if (!parsed) {
-        result.invalid.push(id);
-        continue;
-      }
-      const user =
-        'local' in parsed
-          ? await this.#users.findById(parsed.local).then((u) => (u?.source === 'herald' ? u : undefined))
-          : options.provision
-            ? await this.provision(parsed.subject)
-            : await this.#users.findBySubject(parsed.subject);
+      if (!parsed) result.invalid.push(id);
+      else if ('local' in parsed) locals.set(id, parsed.local);
+      else subjects.set(id, parsed.subject);
+    }
+    const [accounts, platform] = await Promise.all([
+      locals.size > 0 ? this.#users.findByIds([...locals.values()]) : new Map<number, User>(),
+      subjects.size > 0 ? this.#users.findBySubjects([...subjects.values()]) : new Map<string, User>(),
+    ]);
+    for (const [id, local] of locals) {
+      const user = accounts.get(local);
+      if (user?.source === 'herald') result.users.set(id, user);
+      else result.unknown.push(id);
+    }
+    for (const [id, subject] of subjects) {
+      const user = platform.get(subject) ?? (options.provision ? await this.provision(subject) : undefined);
       if (user) result.users.set(id, user);
       else result.unknown.push(id);
     }

@@ -14,13 +14,6 @@ export interface EventRouteDeps {
   guards: Guards;
 }
 
-/** One event as producers send it: `type`, `target` and the message's own fields. */
-export interface PublishEvent {
-  type: string;
-  target: Target | Array<number | string>;
-  [field: string]: unknown;
-}
-
 /** Bodies of `POST /api/v1/events` larger than this are refused with 413. */
 export const EVENTS_BODY_LIMIT = 1024 * 1024;
 const ROUTE = 'POST /api/v1/events';

@@ -54,11 +54,11 @@ describe.each(STORE_TARGETS)('store on $name', (target) => {
     expect((await store.streams.heads(['admins'])).admins.head).toBe(2);
   });
 
-  it('resolves the user ids of a publish target, or names the unknown ones', async () => {
+  it('finds the users of a publish target by id in batches, leaving out the unknown ones', async () => {
     const a = await store.users.create('ra', 'h', false);
     const b = await store.users.create('rb', 'h', false);
-    expect(await store.users.resolveUserTargets([b.id, a.id])).toEqual({ users: [b, a] });
-    expect(await store.users.resolveUserTargets([a.id, 999_998, b.id, 999_999])).toEqual({ unknown: [999_998, 999_999] });
+    expect(await store.users.findByIds([b.id, a.id])).toEqual(new Map([[b.id, b], [a.id, a]]));
+    expect([...(await store.users.findByIds([a.id, 999_998, b.id, 999_999])).keys()].sort()).toEqual([a.id, b.id].sort());
   });
 
   it('gives each stream strictly increasing, gapless offsets under concurrent writers', async () => {
