@@ -29,6 +29,8 @@ export interface Config {
   maxConnectionsPerUser: number;
   maxConnectionsPerIp: number;
   sendBufferBytes: number;
+  /** WS_WRITE_DELAY_MS: how long a live message may wait for later ones to share one socket write (0: until the current event-loop pass ends). */
+  writeDelayMs: number;
   loginAttemptsPerMinute: number;
   /** Rows a user may have replayed (resume with `since`) per minute, per node. */
   resumeRowsPerMinute: number;
@@ -287,6 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxConnectionsPerUser: int(env, 'WS_MAX_CONNECTIONS_PER_USER', 10, 1, 100_000),
     maxConnectionsPerIp: int(env, 'WS_MAX_CONNECTIONS_PER_IP', 1000, 1, 1_000_000),
     sendBufferBytes: int(env, 'WS_SEND_BUFFER_BYTES', 1_048_576, 1024, 1_073_741_824),
+    writeDelayMs: int(env, 'WS_WRITE_DELAY_MS', 0, 0, 1000),
     loginAttemptsPerMinute: int(env, 'LOGIN_ATTEMPTS_PER_MINUTE', 10, 1, 100_000),
     resumeRowsPerMinute: int(env, 'RESUME_ROWS_PER_MINUTE', 60_000, 1, 1_000_000_000),
     readAllPerMinute: int(env, 'READ_ALL_PER_MINUTE', 20, 1, 1_000_000),

@@ -23,6 +23,8 @@ export interface ConnectionHost {
 export interface ConnectionLimits {
   sendBufferBytes: number;
   maxMessagesPerSecond: number;
+  /** See `FrameWriter`: 0 flushes live frames when the event loop's current pass ends. */
+  writeDelayMs?: number;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -87,7 +89,7 @@ export class Connection implements CommandPeer {
     this.streams = identity.streams;
     this.transport = identity.transport ?? 'ws';
     this.#delivery = new Delivery(identity.streams, host.replay, new SessionSink(this));
-    this.#writer = new FrameWriter(ws);
+    this.#writer = new FrameWriter(ws, limits.writeDelayMs);
     this.#progress = new ProgressCoalescer(ws, this, limits.sendBufferBytes);
     this.#bucket = new TokenBucket(limits.maxMessagesPerSecond);
     (ws as unknown as Record<symbol, Connection>)[CONNECTION] = this;

@@ -1,5 +1,8 @@
+import { once } from 'node:events';
+import type { AddressInfo, Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { SharedFrame } from './frames.js';
+import { WebSocket, WebSocketServer } from 'ws';
+import { FrameWriter, SharedFrame } from './frames.js';
 
 /** The RFC 6455 server frame of a text message: FIN + text opcode, unmasked, 7/16/64-bit length. */
 function expectedFrame(payload: Buffer): Buffer {
@@ -14,5 +17,96 @@ describe('SharedFrame', () => {
     const shared = new SharedFrame(payload);
     expect(shared.payload).toBe(payload);
     expect(shared.frame?.equals(expectedFrame(payload))).toBe(true);
+  });
+});
+
+/** A real ws server on an ephemeral port; resolves with the server side of one client's socket and the client. */
+async function pair(): Promise<{ server: WebSocket; client: WebSocket; chunks: () => number; received: string[]; close: () => Promise<void> }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(wss, 'listening');
+  const { port } = wss.address() as AddressInfo;
+  const client = new WebSocket(`ws://127.0.0.1:${port}`);
+  const received: string[] = [];
+  client.on('message', (data) => received.push(data.toString()));
+  const [server] = (await once(wss, 'connection')) as [WebSocket];
+  await once(client, 'open');
+  // What crosses the wire: TCP reads on the client side (one write of several frames arrives as one).
+  let chunks = 0;
+  (client as unknown as { _socket: Socket })._socket.prependListener('data', () => chunks++);
+  return {
+    server,
+    client,
+    chunks: () => chunks,
+    received,
+    close: async () => {
+      client.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    },
+  };
+}
+
+const frame = (text: string) => new SharedFrame(Buffer.from(text));
+const until = async (check: () => boolean) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+};
+
+describe('FrameWriter', () => {
+  it('writes the live frames due in one pass of the event loop in one socket write, in order', async () => {
+    const p = await pair();
+    try {
+      const writer = new FrameWriter(p.server);
+      writer.write(frame('a'));
+      writer.write(frame('b'));
+      writer.write(frame('c'));
+      await until(() => p.received.length === 3);
+      expect(p.received).toEqual(['a', 'b', 'c']);
+      expect(p.chunks()).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('with a write delay, frames from separate timers share the delay window and arrive together', async () => {
+    const p = await pair();
+    try {
+      const writer = new FrameWriter(p.server, 60);
+      writer.write(frame('first'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(p.received).toEqual([]);
+      writer.write(frame('second'));
+      await until(() => p.received.length === 2);
+      expect(p.received).toEqual(['first', 'second']);
+      expect(p.chunks()).toBe(1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('keeps order when a reply follows held live frames', async () => {
+    const p = await pair();
+    try {
+      const writer = new FrameWriter(p.server, 60);
+      writer.write(frame('live-1'));
+      writer.write('{"type":"pong"}');
+      writer.write(frame('live-2'));
+      await until(() => p.received.length === 3);
+      expect(p.received).toEqual(['live-1', '{"type":"pong"}', 'live-2']);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('drops held frames once the socket is no longer open (nothing follows a close frame)', async () => {
+    const p = await pair();
+    try {
+      const writer = new FrameWriter(p.server, 30);
+      writer.write(frame('late'));
+      p.server.close(1000, 'bye');
+      const closed = once(p.client, 'close');
+      await closed;
+      expect(p.received).toEqual([]);
+    } finally {
+      await p.close();
+    }
   });
 });

@@ -45,26 +45,20 @@ function rawSocket(ws: WebSocket): Socket | null {
 }
 
 /**
- * Sockets corked during this turn of the event loop, and writers holding live frames until
- * its end: when several messages are due for a socket in one turn (a burst read from the
- * broker in one chunk), they leave in one write; a single frame leaves in a plain write.
+ * Sockets corked during this turn of the event loop (opening messages and replies leave in
+ * one write at its end), and writers holding live frames: those leave once the I/O phase that
+ * produced them is over (`setImmediate`), or after the write delay when one is configured.
+ * So every live message due for a socket from the publishes, broker reads and HTTP requests
+ * handled in one pass of the event loop (or within the delay) leaves in one write; a lone
+ * frame leaves in a plain write, without waiting for a timer.
  */
 const corked: Socket[] = [];
-const holding: FrameWriter[] = [];
 let endOfTurnScheduled = false;
 
 function endOfTurn(): void {
   endOfTurnScheduled = false;
-  for (let i = 0; i < holding.length; i++) holding[i].flush();
-  holding.length = 0;
   for (let i = 0; i < corked.length; i++) corked[i].uncork();
   corked.length = 0;
-}
-
-function scheduleEndOfTurn(): void {
-  if (endOfTurnScheduled) return;
-  endOfTurnScheduled = true;
-  process.nextTick(endOfTurn);
 }
 
 /** Corks the socket until the end of this turn, so every frame due now leaves in one write. */
@@ -72,17 +66,50 @@ function corkForTurn(socket: Socket): void {
   if (socket.writableCorked !== 0) return;
   socket.cork();
   corked.push(socket);
-  scheduleEndOfTurn();
+  if (endOfTurnScheduled) return;
+  endOfTurnScheduled = true;
+  process.nextTick(endOfTurn);
 }
 
-/** Writes the text messages of one WebSocket, in order, batched per turn of the event loop. */
+/** Writers holding live frames, flushed together (one list per write delay; a process has one). */
+class HeldFrames {
+  readonly #writers: FrameWriter[] = [];
+  #scheduled = false;
+  readonly #flushAll = (): void => {
+    this.#scheduled = false;
+    const writers = this.#writers.splice(0);
+    for (let i = 0; i < writers.length; i++) writers[i].flush();
+  };
+
+  constructor(readonly delayMs: number) {}
+
+  add(writer: FrameWriter): void {
+    this.#writers.push(writer);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    if (this.delayMs > 0) setTimeout(this.#flushAll, this.delayMs);
+    else setImmediate(this.#flushAll);
+  }
+}
+
+const heldByDelay = new Map<number, HeldFrames>();
+const heldFor = (delayMs: number): HeldFrames => {
+  let held = heldByDelay.get(delayMs);
+  if (held === undefined) heldByDelay.set(delayMs, (held = new HeldFrames(delayMs)));
+  return held;
+};
+
+/** Writes the text messages of one WebSocket, in order, live frames batched as described above. */
 export class FrameWriter {
   readonly #ws: WebSocket;
-  /** Live frames due on the socket at the end of this turn (see `endOfTurn`). */
-  #held: Buffer | Buffer[] | undefined;
+  readonly #held: HeldFrames;
+  /** Live frames due on the socket when the held frames are flushed. */
+  #frames: Buffer | Buffer[] | undefined;
 
-  constructor(ws: WebSocket) {
+  /** `writeDelayMs`: how long a live frame may wait for later ones to share its write (`WS_WRITE_DELAY_MS`). */
+  constructor(ws: WebSocket, writeDelayMs = 0) {
     this.#ws = ws;
+    this.#held = heldFor(writeDelayMs);
   }
 
   write(data: Payload): void {
@@ -102,28 +129,29 @@ export class FrameWriter {
   }
 
   #hold(frame: Buffer): void {
-    const held = this.#held;
-    if (held === undefined) {
-      this.#held = frame;
-      holding.push(this);
-      scheduleEndOfTurn();
-    } else if (Array.isArray(held)) held.push(frame);
-    else this.#held = [held, frame];
+    const frames = this.#frames;
+    if (frames === undefined) {
+      this.#frames = frame;
+      this.#held.add(this);
+    } else if (Array.isArray(frames)) frames.push(frame);
+    else this.#frames = [frames, frame];
   }
 
-  /** Writes the frames held for this turn: one write whether one frame or many. */
+  /** Writes the frames held so far: one write whether one frame or many. */
   flush(): void {
-    const held = this.#held;
-    if (held === undefined) return;
-    this.#held = undefined;
+    const frames = this.#frames;
+    if (frames === undefined) return;
+    this.#frames = undefined;
+    // A close frame may have gone out meanwhile (the peer closed): nothing may follow it.
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
     const socket = rawSocket(this.#ws);
     if (socket === null) return;
-    if (!Array.isArray(held)) {
-      socket.write(held);
+    if (!Array.isArray(frames)) {
+      socket.write(frames);
       return;
     }
     socket.cork();
-    for (const frame of held) socket.write(frame);
+    for (const frame of frames) socket.write(frame);
     socket.uncork();
   }
 }

@@ -228,7 +228,7 @@ export class WebSocketGateway implements ConnectionHost {
       ws,
       { userId: admission.userId, isAdmin, userIsAdmin: admission.userIsAdmin, streams, expiresAt: admission.expiresAt, transport },
       this,
-      { sendBufferBytes: config.sendBufferBytes, maxMessagesPerSecond: config.maxMessagesPerSecond },
+      { sendBufferBytes: config.sendBufferBytes, maxMessagesPerSecond: config.maxMessagesPerSecond, writeDelayMs: config.writeDelayMs },
     );
     try {
       await manager.connect(conn);
