@@ -1,6 +1,6 @@
 // Helpers shared by the benchmark driver and the soak: processes, /proc readings, percentiles.
 // Herald processes, Redis, free ports and clusters come from @herald/testing (compiled on load).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -87,6 +87,35 @@ export function cpuSplitUs(pid) {
   } catch {
     return { user: 0, kernel: 0 };
   }
+}
+
+let perfWorks;
+/** Whether `perf` can count system calls here (the raw_syscalls tracepoint). */
+export function syscallCounting() {
+  perfWorks ??= spawnSync('perf', ['stat', '-x,', '-e', 'raw_syscalls:sys_enter', '--', 'true'], { encoding: 'utf8' }).stderr?.match(/^\d+,/m) !== null;
+  return perfWorks;
+}
+
+/**
+ * Counts the system calls of `pids` (every thread) from now until the returned function is
+ * called: `perf stat -e raw_syscalls:sys_enter -p …`, a kernel tracepoint counter. Resolves
+ * to the count, or NaN where perf cannot count here.
+ */
+export function countSyscalls(pids) {
+  if (pids.length === 0 || !syscallCounting()) return async () => NaN;
+  const child = spawn('perf', ['stat', '-x,', '-e', 'raw_syscalls:sys_enter', '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  child.expectedExit = true;
+  let err = '';
+  child.stderr.on('data', (c) => (err += c));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return async () => {
+    child.kill('SIGINT');
+    await exited;
+    children.delete(child);
+    const m = /^(\d+|<not counted>),[^\n]*raw_syscalls/m.exec(err); // `<not counted>`: none were made
+    return m ? (m[1].startsWith('<') ? 0 : Number(m[1])) : NaN;
+  };
 }
 
 /** Resident set size of a process, in bytes. */

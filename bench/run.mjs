@@ -14,7 +14,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { CORES, options, children, cpuSplitUs, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, testing, waitForPort, watch, withChildren, wrapperFor } from './lib.mjs';
+import { CORES, options, children, countSyscalls, cpuSplitUs, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, testing, waitForPort, watch, withChildren, wrapperFor } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -25,8 +25,8 @@ const FULL = argv.includes('--full');
 // shares the machine (root only), so wall-clock figures (latency, rates) measure the servers.
 options.nice = Number(opt('nice', '0'));
 if (options.nice !== 0) os.setPriority(options.nice);
-const TARGETS = opt('targets', 'herald,ws,sio,nchan').split(',');
-const SCENARIOS = opt('scenarios', FULL ? 'fanout,cluster,hop,resume,slow,inject' : 'fanout,resume').split(',');
+const TARGETS = opt('targets', FULL ? 'herald,herald-pg,ws,sio,nchan' : 'herald,ws,sio,nchan').split(',');
+const SCENARIOS = opt('scenarios', FULL ? 'fanout,writedelay,cluster,hop,resume,slow,inject' : 'fanout,resume').split(',');
 const OUT = resolve(ROOT, opt('out', 'bench/RESULTS.md'));
 const SERVER_CORE = 0;
 const LOAD_CORE = CORES > 1 ? 1 : undefined;
@@ -34,8 +34,8 @@ const WORKERS = 4;
 const ADDRS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9'];
 
 const P = FULL
-  ? { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 20, burstSmall: 1000, rateBig: 5, secsBig: 10, burstBig: 100, storm: 10000, stormMsgs: [50, 50, 50], hopClients: 100, hopRate: 20, hopSecs: 10 }
-  : { big: 4000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 4, burstSmall: 200, rateBig: 10, secsBig: 2, burstBig: 50, storm: 1000, stormMsgs: [20, 20, 20], hopClients: 100, hopRate: 20, hopSecs: 5 };
+  ? { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 20, burstSmall: 1000, rateBig: 5, secsBig: 10, burstBig: 100, batch: 10, lingerMs: 100, publishCost: 400, storm: 10000, stormMsgs: [50, 50, 50], hopClients: 100, hopRate: 20, hopSecs: 10 }
+  : { big: 4000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 4, burstSmall: 200, rateBig: 10, secsBig: 2, burstBig: 50, batch: 10, lingerMs: 100, publishCost: 200, storm: 1000, stormMsgs: [20, 20, 20], hopClients: 100, hopRate: 20, hopSecs: 5 };
 for (const k of Object.keys(P)) if (opt(k) !== undefined && k !== 'stormMsgs') P[k] = Number(opt(k)); // e.g. --big=2000 for a smoke run
 
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -162,8 +162,10 @@ class Load {
   all(msg, per) {
     return Promise.all(this.workers.map((w, i) => w.rpc(per ? { ...msg, ...per(i) } : msg)));
   }
-  async init(target, trackOffset = false) {
-    await this.all({ cmd: 'init', target, trackOffset }, (i) => ({ addrs: [ADDRS[i % ADDRS.length]] }));
+  /** `tokens`: one per client (each worker gets its own share), so the server verifies every one. */
+  async init(target, trackOffset = false, tokens = []) {
+    const n = this.workers.length;
+    await this.all({ cmd: 'init', target, trackOffset }, (i) => ({ addrs: [ADDRS[i % ADDRS.length]], tokens: tokens.filter((_, j) => j % n === i) }));
   }
   /** Opens n clients spread evenly over the workers (and so over their source addresses). */
   async connect(n, concurrency) {
@@ -185,8 +187,47 @@ class Load {
 async function login(port) {
   const r = await httpRequest(port, 'POST', '/api/v1/auth/login', JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }));
   if (r.status !== 200) throw new Error(`POST /api/v1/auth/login: ${r.status} ${r.body}`);
-  return JSON.parse(r.body).access_token;
+  return JSON.parse(r.body);
 }
+
+/**
+ * Distinct access tokens of the administrator, as many sessions would hold: the sign-in's
+ * refresh token exchanged `n` times (`POST /api/v1/auth/refresh`, each refresh token works
+ * once). Every client connects with its own, so no server skips a verification because it
+ * has seen the token before. They are signed with the run's JWT_SECRET (HS256, `sub` the
+ * admin's id, `exp`): every Herald of the run (whose first user is the same administrator)
+ * and the references verify them.
+ */
+async function mintTokens(port, n, chains = 4) {
+  const tokens = [];
+  const chain = async () => {
+    let { refresh_token: refresh } = await login(port);
+    while (tokens.length < n) {
+      const r = await httpRequest(port, 'POST', '/api/v1/auth/refresh', JSON.stringify({ refresh_token: refresh }));
+      if (r.status !== 200) throw new Error(`POST /api/v1/auth/refresh: ${r.status} ${r.body}`);
+      const pair = JSON.parse(r.body);
+      if (tokens.length < n) tokens.push(pair.access_token);
+      refresh = pair.refresh_token;
+    }
+  };
+  await Promise.all(Array.from({ length: chains }, chain));
+  return tokens;
+}
+
+/** One token per client of the fan-out suite (minted once per run by a scratch Herald on the load core). */
+let tokenPool = [];
+async function prepareTokens(n) {
+  // Its sign-in limits raised (LOGIN_ATTEMPTS_PER_MINUTE: refreshes get 6× it): one client exchanges thousands.
+  const node = await startHerald({ name: 'token-issuer', extraEnv: { REDIS_URL: '', LOGIN_ATTEMPTS_PER_MINUTE: '100000' }, core: LOAD_CORE });
+  try {
+    const started = Date.now();
+    tokenPool = await mintTokens(node.port, n);
+    log(`minted ${tokenPool.length} access tokens in ${Date.now() - started} ms`);
+  } finally {
+    await node.stop();
+  }
+}
+const subjectOf = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sub;
 
 /**
  * The references verify a token that Herald issued: `herald user add` + `herald token` (the CLI
@@ -204,7 +245,8 @@ function tokenForReferences() {
   return referenceToken;
 }
 
-const marker = (seq, pad) => `#B${seq}:${Math.round(now() * 1000)}#${pad}`;
+/** `#B<seq>:<µs>#`: the sequence number and the time the message was due (now, or when a batching producer had it). */
+const marker = (seq, pad, at = now()) => `#B${seq}:${Math.round(at * 1000)}#${pad}`;
 /** One message as the references and broker injection carry it: JSON bytes in Herald's ephemeral progress shape. */
 const progressPayload = (seq, pad = '') => `{"type":"transcode_progress","video_id":1,"status":"processing","progress":1,"message":"${marker(seq, pad)}"}`;
 
@@ -213,6 +255,16 @@ async function postNotification(port, seq, pad = '') {
   const body = JSON.stringify({ message: marker(seq, pad), level: 'info', target: 'admin' });
   const r = await httpRequest(port, 'POST', '/api/v1/notifications', body, { authorization: `Bearer ${SERVICE_KEY}` });
   if (r.status !== 202) throw new Error(`POST /api/v1/notifications: ${r.status} ${r.body}`);
+}
+
+/**
+ * A batching producer: one `POST /api/v1/events` carrying several system_messages to the
+ * admins (one transaction, then fanned out in order). `items`: [seq, time the event was due].
+ */
+async function postEvents(port, items, pad = '') {
+  const body = JSON.stringify(items.map(([seq, at]) => ({ type: 'system_message', target: 'admin', level: 'info', message: marker(seq, pad, at) })));
+  const r = await httpRequest(port, 'POST', '/api/v1/events', body, { authorization: `Bearer ${SERVICE_KEY}` });
+  if (r.status !== 202) throw new Error(`POST /api/v1/events: ${r.status} ${r.body}`);
 }
 
 /** A reference server's publish endpoint: POST /publish, the body broadcast as it is. */
@@ -264,7 +316,7 @@ function heraldEnv(port, dataDir, extra = {}) {
   };
 }
 
-async function startHerald({ name = 'herald', extraEnv = {}, dataDir, core = SERVER_CORE } = {}) {
+async function startHerald({ name = 'herald', extraEnv = {}, dataDir, core = SERVER_CORE, label = 'Herald', kind = 'herald' } = {}) {
   const port = await freePort();
   const dir = dataDir ?? join(TMP, `${name}-${port}`);
   mkdirSync(dir, { recursive: true });
@@ -280,17 +332,19 @@ async function startHerald({ name = 'herald', extraEnv = {}, dataDir, core = SER
     logFile: join(TMP, `${name}.log`),
     onSpawn: (child) => watch(name, child, TMP),
   });
-  const token = await login(port);
+  const token = (await login(port)).access_token;
+  if (tokenPool.length > 0 && subjectOf(tokenPool[0]) !== subjectOf(token)) throw new Error(`${name}: its administrator is not the token pool's (sub ${subjectOf(token)})`);
   return {
-    label: 'Herald',
-    kind: 'herald',
+    label,
+    kind,
     port,
     env,
     node,
     pids: () => [node.pid],
     client: { kind: 'herald', url: `ws://127.0.0.1:${port}/api/v1/ws/admin?token=${token}` },
     publish: (seq, pad) => postNotification(port, seq, pad),
-    inject: (seq, pad) => pub.publish(`${prefix}herald:admins`, progressPayload(seq, pad)),
+    publishBatch: (items, pad) => postEvents(port, items, pad),
+    inject: env.REDIS_URL ? (seq, pad) => pub.publish(`${prefix}herald:admins`, progressPayload(seq, pad)) : undefined,
     stop: () => {
       if (node.proc) node.proc.expectedExit = true;
       return node.stop('SIGTERM', 5000);
@@ -365,15 +419,29 @@ http {
   };
 }
 
+/** Herald as `npm start` runs it: SQLite and the in-process broker (the headline target). */
+const startHeraldEmbedded = () => startHerald({ name: 'herald', extraEnv: { REDIS_URL: '' }, label: 'Herald (SQLite)' });
+
+/** Herald as a cluster node runs: PostgreSQL (a fresh database, dropped after) and the Redis broker. */
+async function startHeraldPg() {
+  const db = await testing.freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+  if (!db) throw new Error('herald-pg: no PostgreSQL at BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test)');
+  const t = await startHerald({ name: 'herald-pg', extraEnv: { DATABASE_URL: db.url }, label: 'Herald (PostgreSQL + Redis)', kind: 'herald-pg' });
+  return { ...t, stop: async () => (await t.stop(), await db.drop().catch(() => undefined)) };
+}
+
 /** Herald with its clients on the SSE endpoint (`/api/v1/sse/admin`): the fallback transport, same server. */
 async function startHeraldSse() {
-  const t = await startHerald({ name: 'herald-sse' });
+  const t = await startHerald({ name: 'herald-sse', extraEnv: { REDIS_URL: '' } });
   const token = new URL(t.client.url).searchParams.get('token');
   return { ...t, label: 'Herald (SSE)', kind: 'herald-sse', client: { kind: 'herald-sse', url: `http://127.0.0.1:${t.port}/api/v1/sse/admin?token=${token}` } };
 }
 
-const startTarget = (kind) =>
-  kind === 'herald' ? startHerald() : kind === 'herald-sse' ? startHeraldSse() : kind === 'nchan' ? startNchan() : startNodeRef(kind);
+const STARTERS = { herald: startHeraldEmbedded, 'herald-pg': startHeraldPg, 'herald-sse': startHeraldSse, nchan: startNchan, ws: () => startNodeRef('ws'), sio: () => startNodeRef('sio') };
+const startTarget = (kind) => {
+  if (!STARTERS[kind]) throw new Error(`unknown target ${kind}: one of ${Object.keys(STARTERS).join(', ')}`);
+  return STARTERS[kind]();
+};
 
 // ---------- measurements ----------
 let nextSeq = 1;
@@ -395,11 +463,12 @@ async function waitDelivered(load, expected, timeoutMs) {
  * Publishes `n` messages (at `rate`/s, or back to back when rate is 0) and waits until every
  * armed client has them all; returns delivery counts, latency percentiles and CPU per delivery.
  */
-async function fanOut(t, load, { n, rate, pad = '', via = 'http' }) {
+async function fanOut(t, load, { n, rate, pad = '', via = 'http', batch = 1 }) {
   // `http`: the target's publish API, as a producer sends (headline); `broker`: straight into
   // the broker channel (secondary: no HTTP, no validation, no durable write).
   const send = via === 'broker' ? t.inject : t.publish;
   if (!send) throw new Error(`${t.label} cannot publish via ${via}`);
+  if (batch > 1 && !t.publishBatch) throw new Error(`${t.label} has no batch publish`);
   // Warm-up, not measured: a few messages (sequence 0: clients count them as stale) and a pause,
   // so the phase does not pay for work left over from the previous one (GC after connecting).
   for (let i = 0; i < 3; i++) await send(0, pad);
@@ -412,16 +481,23 @@ async function fanOut(t, load, { n, rate, pad = '', via = 'http' }) {
   const cpu0 = serverCpu(t);
   const kernel0 = serverKernelCpu(t);
   const loadCpu0 = sum(load.pids().map(cpuUs));
+  const syscalls = countSyscalls(t.pids());
   const start = now();
   const pending = [];
-  for (let i = 0; i < n; i++) {
+  // batch > 1: a batching producer. At a fixed rate it posts every `batch` events, each stamped
+  // with the time it was due (so its latency includes the wait for the batch); as fast as
+  // possible, back-to-back requests of `batch` events.
+  for (let i = 0; i < n; ) {
+    const k = Math.min(batch, n - i);
+    const due = (j) => start + (j * 1000) / rate;
     if (rate > 0) {
-      const due = start + (i * 1000) / rate;
-      const wait = due - now();
+      const wait = due(i + k - 1) - now();
       if (wait > 1) await sleep(wait);
     }
-    pending.push(send(base + i, pad));
-    if (pending.length >= 256) await Promise.all(pending.splice(0));
+    if (batch > 1) pending.push(t.publishBatch(Array.from({ length: k }, (_, j) => [base + i + j, rate > 0 ? due(i + j) : now()]), pad));
+    else pending.push(send(base + i, pad));
+    i += k;
+    if (pending.length >= Math.max(8, 256 / batch)) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
   const published = now();
@@ -431,10 +507,13 @@ async function fanOut(t, load, { n, rate, pad = '', via = 'http' }) {
   const cpu = serverCpu(t) - cpu0;
   const kernel = serverKernelCpu(t) - kernel0;
   const loadCpu = sum(load.pids().map(cpuUs)) - loadCpu0;
+  const syscallCount = await syscalls();
   return {
     clients: armed,
     messages: n,
     via,
+    batch,
+    syscallsPerDelivery: syscallCount / Math.max(1, s.received),
     rate: rate || 'max',
     expected,
     delivered: s.received,
@@ -456,6 +535,27 @@ async function fanOut(t, load, { n, rate, pad = '', via = 'http' }) {
     closes: JSON.stringify(s.closes),
     ready: s.ready,
   };
+}
+
+/**
+ * The fixed cost of one publish on the target's HTTP path with nobody subscribed: `n` requests,
+ * 8 in flight, server CPU ÷ n (HTTP parse, auth, validation, JSON, the durable write, the broker).
+ */
+async function publishCost(t, n) {
+  const seqs = Array.from({ length: n }, () => 0); // sequence 0: nobody counts them
+  let next = 0;
+  const lane = async () => {
+    while (next < seqs.length) await t.publish(seqs[next++], '');
+  };
+  for (let i = 0; i < 20; i++) await t.publish(0, ''); // warm-up (JIT, statement caches)
+  const cpu0 = serverCpu(t);
+  const kernel0 = serverKernelCpu(t);
+  const syscalls = countSyscalls(t.pids());
+  const start = now();
+  await Promise.all(Array.from({ length: 8 }, lane));
+  const ms = now() - start;
+  const cpu = serverCpu(t) - cpu0;
+  return { publishes: n, ms, perSec: (n / ms) * 1000, cpuUsPerPublish: cpu / n, kernelUsPerPublish: (serverKernelCpu(t) - kernel0) / n, syscallsPerPublish: (await syscalls()) / n };
 }
 
 async function connectPhase(t, load, n) {
@@ -480,7 +580,9 @@ async function fanoutSuite(kind) {
   const load = new Load();
   const out = { label: t.label };
   try {
-    await load.init(t.client);
+    await load.init(t.client, false, t.kind === 'nchan' ? [] : tokenPool);
+    out.publishCost = await publishCost(t, P.publishCost);
+    log(`${t.label}: publish cost`, fmtObj(out.publishCost));
     await sleep(1000);
     const rss0 = serverRss(t);
     log(`${t.label}: connecting ${P.big}`);
@@ -494,12 +596,21 @@ async function fanoutSuite(kind) {
     log(`${t.label}: ${P.big} @${P.rateBig}/s`, fmtObj(out.big));
     out.bigMax = await fanOut(t, load, { n: P.burstBig, rate: 0 });
     log(`${t.label}: ${P.big} max`, fmtObj(out.bigMax));
+    if (t.publishBatch) {
+      out.bigMaxBatch = await fanOut(t, load, { n: P.burstBig, rate: 0, batch: P.batch });
+      log(`${t.label}: ${P.big} max, batches of ${P.batch}`, fmtObj(out.bigMaxBatch));
+    }
     await load.all({ cmd: 'drop' }, () => ({ keep: P.small / WORKERS }));
     await sleep(1000);
     out.small = await fanOut(t, load, { n: P.rateSmall * P.secsSmall, rate: P.rateSmall });
     log(`${t.label}: ${P.small} @${P.rateSmall}/s`, fmtObj(out.small));
     out.smallMax = await fanOut(t, load, { n: P.burstSmall, rate: 0 });
     log(`${t.label}: ${P.small} max`, fmtObj(out.smallMax));
+    if (t.publishBatch) {
+      const perBatch = Math.max(2, Math.round((P.rateSmall * P.lingerMs) / 1000));
+      out.smallBatch = await fanOut(t, load, { n: P.rateSmall * P.secsSmall, rate: P.rateSmall, batch: perBatch });
+      log(`${t.label}: ${P.small} @${P.rateSmall}/s, batches of ${perBatch}`, fmtObj(out.smallBatch));
+    }
   } finally {
     await load.exit();
     await t.stop();
@@ -532,6 +643,7 @@ async function main() {
     }
     return readFileSync('/proc/loadavg', 'utf8').split(' ')[0] + psi;
   };
+  if (SCENARIOS.includes('fanout') && TARGETS.some((k) => k !== 'nchan')) await prepareTokens(P.big);
   const results = { argv, fanout: {}, machine: versions(), started: started.toISOString(), full: FULL, params: P, loadStart: loadavg() };
   if (SCENARIOS.includes('fanout')) for (const kind of TARGETS) results.fanout[kind] = await fanoutSuite(kind);
   const extra = await import('./scenarios.mjs').catch(() => undefined);

@@ -199,7 +199,8 @@ async function slowConsumers(ctx, P, kind) {
  */
 async function injection(ctx, P, kind) {
   const { log, Load, fanOut } = ctx;
-  const t = await ctx.startTarget(kind);
+  // Herald with the Redis broker: the channel the message is injected into.
+  const t = kind === 'herald' ? await ctx.startHerald({ name: 'inject', label: 'Herald (SQLite + Redis)' }) : await ctx.startTarget(kind);
   const load = new Load();
   try {
     await load.init(t.client);
@@ -217,7 +218,36 @@ async function injection(ctx, P, kind) {
   }
 }
 
+/**
+ * WS_WRITE_DELAY_MS measured: Herald (SQLite) with 1,000 admin sockets at the small fixed rate,
+ * one message per request, with live frames held 0 (until the event loop's pass ends), 5 and
+ * 20 ms: what holding frames back saves in CPU and system calls, and what it costs in latency.
+ */
+async function writeDelay(ctx, P) {
+  const { log, Load, fanOut } = ctx;
+  const runs = [];
+  const secs = Math.min(P.secsSmall, 10);
+  for (const delayMs of [0, 5, 20]) {
+    const t = await ctx.startHerald({ name: `write-delay-${delayMs}`, extraEnv: { REDIS_URL: '', WS_WRITE_DELAY_MS: String(delayMs) } });
+    const load = new Load();
+    try {
+      await load.init(t.client);
+      await load.connect(P.small, P.connConc);
+      await sleep(1000);
+      const r = await fanOut(t, load, { n: P.rateSmall * secs, rate: P.rateSmall });
+      const run = { delayMs, clients: r.clients, rate: P.rateSmall, secs, cpuUsPerDelivery: r.cpuUsPerDelivery, userUsPerDelivery: r.userUsPerDelivery, kernelUsPerDelivery: r.kernelUsPerDelivery, syscallsPerDelivery: r.syscallsPerDelivery, p50: r.p50, p99: r.p99, max: r.max, lost: r.lost, dups: r.dups };
+      log('write delay', ctx.fmtObj(run));
+      runs.push(run);
+    } finally {
+      await load.exit();
+      await t.stop();
+    }
+  }
+  return { runs };
+}
+
 export async function run({ results, SCENARIOS, P, TARGETS, ctx }) {
+  if (SCENARIOS.includes('writedelay')) results.writeDelay = await writeDelay(ctx, P);
   if (SCENARIOS.includes('cluster')) {
     const db = await testing.freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
     results.clusterStore = db ? 'PostgreSQL (one fresh database shared by the nodes)' : 'SQLite per node (no PostgreSQL reachable)';
@@ -236,6 +266,6 @@ export async function run({ results, SCENARIOS, P, TARGETS, ctx }) {
   }
   if (SCENARIOS.includes('inject')) {
     results.inject = {};
-    for (const kind of TARGETS.filter((k) => k !== 'nchan')) results.inject[kind] = await injection(ctx, P, kind);
+    for (const kind of TARGETS.filter((k) => ['herald', 'ws', 'sio'].includes(k))) results.inject[kind] = await injection(ctx, P, kind);
   }
 }

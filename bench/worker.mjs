@@ -15,6 +15,9 @@ const BUCKETS = 2400; // 1% wide latency buckets in µs, up to ~2.3e10 µs
 let target; // { kind, url, token }
 let addrs = ['127.0.0.1'];
 let trackOffset = false;
+// Distinct tokens (issued by the target, one per client) so the server verifies every one:
+// client i uses tokens[i % tokens.length]; null: every client uses the token in target.url.
+let tokens = null;
 const clients = [];
 let hist = new Uint32Array(BUCKETS);
 let maxLat = 0;
@@ -37,8 +40,12 @@ class Client {
     this.seen = null;
     this.distinct = 0;
     this.readyPromise = null;
+    this.token = tokens === null ? null : tokens[i % tokens.length];
   }
 }
+
+/** The client's URL: the target's, with the client's own token when it has one. */
+const urlFor = (c) => (c.token === null ? target.url : target.url.replace(/([?&]token=)[^&]*/, `$1${encodeURIComponent(c.token)}`));
 
 function parseUint(buf, i) {
   let n = 0;
@@ -89,7 +96,7 @@ const EVENT_END = Buffer.from('\n\n');
 /** Herald over Server-Sent Events: one `http` request per client, events split on blank lines. */
 function connectSse(c, since) {
   return new Promise((resolve) => {
-    let url = target.url;
+    let url = urlFor(c);
     if (since && c.offset > 0) url += `&since=admins@${c.offset}`;
     let settled = false;
     const done = (ok) => {
@@ -137,7 +144,7 @@ function connectSse(c, since) {
 function connect(c, since) {
   if (target.kind === 'herald-sse') return connectSse(c, since);
   return new Promise((resolve) => {
-    let url = target.url;
+    let url = urlFor(c);
     if (target.kind === 'herald' && since && c.offset > 0) url += `&since=admins@${c.offset}`;
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
@@ -163,7 +170,7 @@ function connect(c, since) {
       if (target.kind === 'sio') {
         const t = data[0];
         if (t === 50 /* '2' ping */ && data.length === 1) return ws.send('3');
-        if (t === 48 /* '0' open */) return ws.send(`40${JSON.stringify({ token: target.token })}`);
+        if (t === 48 /* '0' open */) return ws.send(`40${JSON.stringify({ token: c.token ?? target.token })}`);
         if (t === 52 /* '4' */ && data[1] === 48 /* CONNECT ack */) return done(true);
         if (t === 52 && data[1] === 52 /* CONNECT_ERROR */) return done(false);
         onPayload(c, data);
@@ -245,6 +252,7 @@ process.on('message', async (msg) => {
         target = msg.target;
         addrs = msg.addrs;
         trackOffset = Boolean(msg.trackOffset);
+        tokens = msg.tokens?.length ? msg.tokens : null;
         reply = { ok: true };
         break;
       case 'connect': {
