@@ -134,7 +134,7 @@ export class WebSocketGateway implements ConnectionHost {
       // origin, limits) are counted apart, so they cannot lock out a valid user behind that address.
       if ('endpoint' in result) {
         if (socket.destroyed) return this.#release(ip);
-        socket.once('close', () => this.#release(ip));
+        socket.once('close', this.releaserFor(ip));
       }
       if (socket.destroyed) return;
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
