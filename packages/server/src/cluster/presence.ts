@@ -5,6 +5,8 @@ import type { Broker, NodeReport } from '../broker/index.js';
 export const NODE_TTL_MS = 6_000;
 /** Other nodes' reports are at most this old; this node's figures are always live. */
 const PEERS_MAX_AGE_MS = 1_000;
+/** How old the cluster's distinct-user count may be (merging every node's users is O(users)). */
+const DISTINCT_USERS_MAX_AGE_MS = 250;
 /** A change of this node's connections is reported within this delay (reports coalesce). */
 const REPORT_DELAY_MS = 200;
 
@@ -73,6 +75,7 @@ export class NodePresence {
   #timer: NodeJS.Timeout | undefined;
   #pending: NodeJS.Timeout | undefined;
   #peers: { at: number; peers: Promise<Peers> } | undefined;
+  #distinctUsers: { at: number; peers: Peers; count: number } | undefined;
 
   constructor(nodeId: string, broker: Broker, local: LocalConnections) {
     this.#nodeId = nodeId;
@@ -111,10 +114,24 @@ export class NodePresence {
   /** Cluster-wide figures: connections summed, users counted once however many nodes they are on. */
   async stats(): Promise<ConnectionStats> {
     const peers = await this.#peersNow();
-    const total = sumStats([...Object.values(peers.stats), this.#local.getConnectionCount()]);
-    let users = peers.readers.size + peers.uncountedUsers;
-    for (const user of this.#local.readerIds()) if (!peers.readers.has(user)) users++;
-    return { ...total, total_users: users };
+    const local = this.#local.getConnectionCount();
+    const total = sumStats([...Object.values(peers.stats), local]);
+    return { ...total, total_users: this.#usersOver(peers, local.total_users) };
+  }
+
+  /**
+   * Users counted once over the cluster. Alone, this node's count; with peers, the union of
+   * every node's users, which costs a pass over them: it runs at most every
+   * DISTINCT_USERS_MAX_AGE_MS (every `connected` carries it), so a connect storm stays O(1) per connect.
+   */
+  #usersOver(peers: Peers, localUsers: number): number {
+    if (peers.readers.size === 0) return peers.uncountedUsers + localUsers;
+    const cached = this.#distinctUsers;
+    if (cached && cached.peers === peers && Date.now() - cached.at < DISTINCT_USERS_MAX_AGE_MS) return cached.count;
+    let count = peers.readers.size + peers.uncountedUsers;
+    for (const user of this.#local.readerIds()) if (!peers.readers.has(user)) count++;
+    this.#distinctUsers = { at: Date.now(), peers, count };
+    return count;
   }
 
   /** A user's connections over the cluster (both endpoints): this node's now, the others' as last reported. */
