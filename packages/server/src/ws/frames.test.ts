@@ -96,6 +96,25 @@ describe('FrameWriter', () => {
     }
   });
 
+  it('gives each socket its own frames when sockets of one flush hold the same frames and then different ones', async () => {
+    const pairs = [await pair(), await pair(), await pair()];
+    try {
+      const [a, b, c] = [frame('a'), frame('b'), frame('c')];
+      const writers = pairs.map((p) => new FrameWriter(p.server));
+      writers[0].write(a);
+      writers[0].write(b);
+      writers[1].write(a);
+      writers[1].write(b);
+      writers[2].write(a);
+      writers[2].write(c);
+      await until(() => pairs.every((p) => p.received.length === 2));
+      expect(pairs.map((p) => p.received)).toEqual([['a', 'b'], ['a', 'b'], ['a', 'c']]);
+      expect(pairs.map((p) => p.chunks())).toEqual([1, 1, 1]);
+    } finally {
+      for (const p of pairs) await p.close();
+    }
+  });
+
   it('drops held frames once the socket is no longer open (nothing follows a close frame)', async () => {
     const p = await pair();
     try {

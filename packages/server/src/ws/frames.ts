@@ -79,6 +79,7 @@ class HeldFrames {
     this.#scheduled = false;
     const writers = this.#writers.splice(0);
     for (let i = 0; i < writers.length; i++) writers[i].flush();
+    forgetJoined();
   };
 
   constructor(readonly delayMs: number) {}
@@ -146,14 +147,34 @@ export class FrameWriter {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
     const socket = rawSocket(this.#ws);
     if (socket === null) return;
-    if (!Array.isArray(frames)) {
-      socket.write(frames);
-      return;
-    }
-    socket.cork();
-    for (const frame of frames) socket.write(frame);
-    socket.uncork();
+    socket.write(Array.isArray(frames) ? joined(frames) : frames);
   }
+}
+
+/**
+ * Several frames for one socket leave as one buffer in one plain write: a corked writev costs
+ * Node several times a write in user space. Sockets of one flush mostly hold the same frames
+ * in the same order, so the concatenation is made once and shared until the list differs.
+ */
+let lastFrames: Buffer[] | undefined;
+let lastJoined: Buffer | undefined;
+
+function joined(frames: Buffer[]): Buffer {
+  const last = lastFrames;
+  if (last !== undefined && last.length === frames.length) {
+    let same = true;
+    for (let i = 0; i < frames.length && same; i++) same = frames[i] === last[i];
+    if (same) return lastJoined!;
+  }
+  lastFrames = frames;
+  lastJoined = Buffer.concat(frames);
+  return lastJoined;
+}
+
+/** Lets the last concatenation go (end of a flush): it holds its frames. */
+function forgetJoined(): void {
+  lastFrames = undefined;
+  lastJoined = undefined;
 }
 
 /** How often a wait for drain re-checks `bufferedAmount` when no socket event tells it. */
