@@ -217,7 +217,7 @@ async function injection(ctx, P, kind) {
   }
 }
 
-export async function run({ results, SCENARIOS, P, TARGETS, ctx }) {
+export async function run({ results, SCENARIOS, P, FULL, TARGETS, ctx }) {
   if (SCENARIOS.includes('cluster')) {
     const db = await testing.freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
     results.clusterStore = db ? 'PostgreSQL (one fresh database shared by the nodes)' : 'SQLite per node (no PostgreSQL reachable)';
@@ -233,6 +233,10 @@ export async function run({ results, SCENARIOS, P, TARGETS, ctx }) {
   if (SCENARIOS.includes('slow')) {
     results.slow = [];
     for (const kind of ['herald', 'ws']) results.slow.push(await slowConsumers(ctx, P, kind));
+  }
+  if (SCENARIOS.includes('durable')) {
+    const { durable, durableParams } = await import('./durable.mjs');
+    results.durable = await durable(ctx, { ...P, ...durableParams(FULL, results.argv) });
   }
   if (SCENARIOS.includes('inject')) {
     results.inject = {};

@@ -1,0 +1,241 @@
+// Durable personal notifications at disk speed (issue 20). Every user has one WebSocket with its
+// own platform token (HS256, `sub` = its id, JWT_SECRET_SHARED=true: Herald provisions the user
+// on first connect); a producer publishes personal `system_message`s through
+// `POST /api/v1/events` with the service key, in bodies of 500 events each addressed to one
+// user (`"target": "<sub>"`), stored and delivered. Side by side, in the same run and on the same
+// core: the raw insert rate of the same database (better-sqlite3 / pg, bench/durable-raw.mjs)
+// writing the same rows in the same transactions of 500. SQLite (embedded default, in-process
+// broker) and PostgreSQL + Redis (as a cluster runs).
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+// lib.mjs builds @herald/testing when loaded: imported by durable() only, so report.mjs can
+// import durableReport (and render.mjs re-render) without it.
+let cpuSplitUs, now, sleep, sum, testing, wrapperFor;
+
+const run = promisify(execFile);
+const BATCH = 500;
+const SERVER_CORE = 0;
+const PG_BASE = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Sizes: `--durableUsers=`, `--durableBatches=` (batches of 500 measured), `--durableInFlight=` (requests in flight). */
+export function durableParams(full, argv = []) {
+  const P = full ? { durableUsers: 10000, durableBatches: 200, durableInFlight: 2 } : { durableUsers: 2000, durableBatches: 40, durableInFlight: 2 };
+  for (const k of Object.keys(P)) {
+    const given = argv.find((a) => a.startsWith(`--${k}=`));
+    if (given) P[k] = Number(given.slice(k.length + 3));
+  }
+  return P;
+}
+
+/** A fresh PostgreSQL database named h_durable_* (dropped by `drop`), or undefined when none is reachable. */
+async function freshPg(tag) {
+  const name = `h_durable_${tag}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_BASE, connectionTimeoutMillis: 2000 });
+  admin.on('error', () => undefined);
+  try {
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+  } catch {
+    return undefined;
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+  const url = new URL(PG_BASE);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_BASE });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+/** Lets Herald migrate a scratch store (`herald user list` opens and migrates it), nothing else. */
+function migrateWithHerald(env) {
+  const r = testing.heraldCli(['user', 'list'], { ...process.env, LOG_LEVEL: 'warn', REDIS_URL: '', ...env });
+  if (r.status !== 0) throw new Error(`herald user list (migrate): ${r.stderr}`);
+}
+
+/** The raw rate of one mode, in a child on Herald's core. */
+async function raw(opts) {
+  const argv = [...wrapperFor(SERVER_CORE), process.execPath, fileURLToPath(new URL('./durable-raw.mjs', import.meta.url)), JSON.stringify(opts)];
+  const { stdout } = await run(argv[0], argv.slice(1), { maxBuffer: 1 << 20, timeout: 120000 });
+  return JSON.parse(stdout.trim().split('\n').pop());
+}
+
+/** Raw rates (per-row statements and multi-row statements) into fresh scratch stores with Herald's schema. */
+async function rawRates(ctx, store, P) {
+  const opts = { users: P.durableUsers, batches: P.durableBatches, batch: BATCH };
+  const out = {};
+  for (const mode of ['rows', 'multi']) {
+    if (store === 'sqlite') {
+      const dir = join(ctx.TMP, `durable-raw-${mode}-${randomBytes(3).toString('hex')}`);
+      mkdirSync(dir, { recursive: true });
+      migrateWithHerald({ DATA_DIR: dir, DATABASE_URL: '' });
+      const file = readdirSync(dir).find((f) => /\.(db|sqlite3?)$/.test(f));
+      if (!file) throw new Error(`no SQLite file in ${dir}: ${readdirSync(dir)}`);
+      out[mode] = await raw({ ...opts, store, mode, file: join(dir, file) });
+    } else {
+      const db = await freshPg('raw');
+      try {
+        migrateWithHerald({ DATABASE_URL: db.url });
+        out[mode] = await raw({ ...opts, store, mode, url: db.url });
+      } finally {
+        await db.drop().catch(() => undefined);
+      }
+    }
+    ctx.log(`durable raw ${store} ${mode}`, ctx.fmtObj(out[mode]));
+  }
+  return out;
+}
+
+const userEvent = (sub, seq) => `{"type":"system_message","target":"${sub}","message":"#B${seq}:${Math.round(now() * 1000)}#","level":"info"}`;
+
+/** Herald with `users` personal sockets; `batches` bodies of 500 personal events; stored and delivered. */
+async function heraldRun(ctx, store, P) {
+  const { log, Load } = ctx;
+  const U = P.durableUsers;
+  const db = store === 'postgres' ? await freshPg('herald') : undefined;
+  if (store === 'postgres' && !db) return { skipped: 'no PostgreSQL reachable' };
+  if (U < BATCH) throw new Error(`--durableUsers must be at least ${BATCH} (one batch addresses ${BATCH} different users)`);
+  // SQLite: the embedded default, in-process broker. PostgreSQL: with Redis as the broker, as a cluster runs.
+  const extraEnv = { JWT_SECRET_SHARED: 'true', ...(db ? { DATABASE_URL: db.url } : { REDIS_URL: '' }) };
+  const t = await ctx.startHerald({ name: `durable-${store}`, extraEnv });
+  const pid = t.node.pid;
+  const load = new Load();
+  const prefix = `u${randomBytes(2).toString('hex')}-`;
+  const sub = (u) => `${prefix}${u}`;
+  const publish = async (body) => {
+    const r = await ctx.httpRequest(t.port, 'POST', '/api/v1/events', body, { authorization: `Bearer ${ctx.SERVICE_KEY}` });
+    if (r.status !== 202) throw new Error(`POST /api/v1/events: ${r.status} ${r.body.slice(0, 300)}`);
+  };
+  const bodyOf = (from, seqOf) => `[${Array.from({ length: BATCH }, (_, i) => userEvent(sub((from + i) % U), seqOf(from + i))).join(',')}]`;
+  try {
+    const W = load.workers.length;
+    const share = (i) => Math.floor(U / W) + (i < U % W ? 1 : 0);
+    const first = (i) => sum(Array.from({ length: i }, (_, j) => share(j)));
+    const template = `ws://127.0.0.1:${t.port}/api/v1/ws?token={token}`;
+    await load.all({ cmd: 'init', target: { kind: 'herald', url: template } }, (i) => ({ addrs: [`127.0.0.${2 + i}`], users: { template, secret: t.env.JWT_SECRET, prefix, first: first(i) } }));
+    const c0 = now();
+    const c = await load.connect(U, P.connConc);
+    log(`durable ${store}: connected ${c.ok} users (failed ${c.failed}) in ${((now() - c0) / 1000).toFixed(1)} s`);
+    // Warm-up, not counted (sequence 0 is stale for every client): two batches, then a pause.
+    for (let w = 0; w < 2; w++) await publish(bodyOf(w * BATCH, () => 0));
+    await sleep(1500);
+    const N = P.durableBatches * BATCH;
+    const base = ctx.nextSeq(N);
+    // Event k goes to user k % U: the clients know exactly which sequences are theirs.
+    await load.all({ cmd: 'arm', base, count: N, stride: U });
+    const armedStats = await load.stats();
+    const expected = armedStats.expected;
+    const cpu0 = cpuSplitUs(pid);
+    const start = now();
+    let next = 0;
+    const lane = async () => {
+      while (next < P.durableBatches) {
+        const b = next++;
+        await publish(bodyOf(b * BATCH, (k) => base + k));
+      }
+    };
+    await Promise.all(Array.from({ length: P.durableInFlight }, lane));
+    const published = now();
+    await ctx.waitDelivered(load, expected, 60000);
+    const s = await load.stats();
+    const cpu1 = cpuSplitUs(pid);
+    const elapsedMs = Math.max(s.lastRecvAt, published) - start;
+    const r = {
+      users: c.ok,
+      failedConnects: c.failed,
+      events: N,
+      armed: s.armed,
+      expected,
+      delivered: s.received,
+      lost: s.lost,
+      dups: s.dups,
+      wrong: s.wrong,
+      storedPerSec: (N / (published - start)) * 1000,
+      ratePerSec: (s.received / elapsedMs) * 1000,
+      elapsedMs,
+      p50: s.p50,
+      p90: s.p90,
+      p99: s.p99,
+      max: s.max,
+      cpuUsPerEvent: (cpu1.user + cpu1.kernel - cpu0.user - cpu0.kernel) / N,
+      userUsPerEvent: (cpu1.user - cpu0.user) / N,
+      serverCoreUse: (cpu1.user + cpu1.kernel - cpu0.user - cpu0.kernel) / 1000 / elapsedMs,
+    };
+    log(`durable ${store}`, ctx.fmtObj(r));
+    return r;
+  } finally {
+    await load.exit();
+    await t.stop();
+    await db?.drop().catch(() => undefined);
+  }
+}
+
+/** The scenario: for each store, the raw rate then Herald's, same sizes. */
+export async function durable(ctx, P) {
+  ({ cpuSplitUs, now, sleep, sum, testing, wrapperFor } = await import('./lib.mjs'));
+  const out = { users: P.durableUsers, batches: P.durableBatches, batch: BATCH, inFlight: P.durableInFlight, stores: [] };
+  for (const store of ['sqlite', 'postgres']) {
+    const entry = { store, label: store === 'sqlite' ? 'SQLite (embedded default, in-process broker)' : 'PostgreSQL + Redis broker' };
+    const probe = store === 'postgres' ? await freshPg('probe') : undefined;
+    await probe?.drop().catch(() => undefined);
+    if (store === 'postgres' && !probe) {
+      entry.skipped = 'no PostgreSQL reachable';
+      out.stores.push(entry);
+      continue;
+    }
+    entry.raw = await rawRates(ctx, store, P);
+    entry.herald = await heraldRun(ctx, store, P);
+    out.stores.push(entry);
+  }
+  return out;
+}
+
+const f = (x, d = 1) => (typeof x !== 'number' || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(d));
+
+/** RESULTS.md lines: the table, the targets (≥ 0.5× raw, 0 lost) and, when not met, the measured split. */
+export function durableReport(d) {
+  if (!d) return [];
+  const lines = [
+    `## Durable personal notifications (${d.users.toLocaleString('en')} users, one socket each, ${d.batches} × ${d.batch} personal events over HTTP)`,
+    '',
+    `Path: \`POST /api/v1/events\` with the service key, bodies of ${d.batch} \`system_message\`s each addressed to one user (\`"target": "<platform id>"\`), ${d.inFlight} requests in flight; every user's socket connected with its own platform token (HS256, \`sub\`); stored, then delivered. The rate counts an event once stored **and** delivered (first publish to last delivery). Raw: the same rows (stream_heads upsert + notifications row) in the same transactions of ${d.batch}, into a fresh database Herald migrated, by better-sqlite3 / pg alone on Herald's core: "per row" = the two statements Herald issues per event, prepared; "multi-row" = two statements per batch. The target compares with the faster raw mode.`,
+    '',
+    '| store | raw per row events/s | raw multi-row events/s | Herald stored + delivered events/s ↑ | Herald ÷ best raw | stored (HTTP 202) events/s | p50 / p99 / max ms publish → receive | lost / dup / misrouted | server CPU µs per event (user) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
+  ];
+  const targets = [];
+  for (const s of d.stores) {
+    if (s.skipped || s.herald?.skipped) {
+      lines.push(`| ${s.label} | skipped: ${s.skipped ?? s.herald.skipped} |  |  |  |  |  |  |  |`);
+      continue;
+    }
+    const h = s.herald;
+    const best = Math.max(s.raw.rows.rate, s.raw.multi.rate);
+    const ratio = h.ratePerSec / best;
+    lines.push(
+      `| ${s.label} | ${f(s.raw.rows.rate, 0)} | ${f(s.raw.multi.rate, 0)} | ${f(h.ratePerSec, 0)} | ${ratio.toFixed(2)}× | ${f(h.storedPerSec, 0)} | ${f(h.p50, 1)} / ${f(h.p99, 1)} / ${f(h.max, 1)} | ${h.lost} / ${h.dups} / ${h.wrong} | ${f(h.cpuUsPerEvent, 1)} (${f(h.userUsPerEvent, 1)}) |`,
+    );
+    targets.push(`| ${s.label}: Herald ≥ 0.5× the raw insert rate | ${f(h.ratePerSec, 0)} vs ${f(best, 0)} events/s = ${ratio.toFixed(2)}× | ${ratio >= 0.5 ? '**met**' : '**not met**'} |`);
+    const clean = h.lost === 0 && h.dups === 0 && h.wrong === 0 && h.users === d.users;
+    targets.push(`| ${s.label}: 0 lost / duplicated (${h.expected.toLocaleString('en')} deliveries expected, ${h.users} of ${d.users} users connected) | ${h.lost} lost, ${h.dups} duplicated, ${h.wrong} misrouted | ${clean ? '**met**' : '**not met**'} |`);
+    if (ratio < 0.5) {
+      targets.push(
+        `| ↳ split | server core use ${f(h.serverCoreUse, 2)} over the run; ${f(h.cpuUsPerEvent, 1)} µs CPU per event (${f(h.userUsPerEvent, 1)} user) vs ${f(1e6 / best, 1)} µs per event for the raw writer; stored at ${f(h.storedPerSec, 0)}/s (HTTP answered), delivered ${f(h.elapsedMs / 1000, 2)} s after the first publish | |`,
+      );
+    }
+  }
+  lines.push('', '| target | measured | |', '| --- | --- | --- |', ...targets, '');
+  return lines;
+}
