@@ -127,8 +127,9 @@ export class NotificationService {
     const earlier = once ? await this.#storeCall(() => this.#store.streams.findRequest(once.scope, once.key), once) : undefined;
     if (earlier) return { answer: replay<A>(earlier, once!), replayed: true };
     const users = await this.#resolveUsers(events);
+    const at = nowIso(); // one request, one time: not a clock read per event
     const outgoing = events.flatMap((event, index) =>
-      targetStreams(event, users).map((stream): Outgoing => ({ stream, type: event.type, payload: stamped(event.fields), persist: event.persist, event: index })),
+      targetStreams(event, users).map((stream): Outgoing => ({ stream, type: event.type, payload: stamped(event.fields, at), persist: event.persist, event: index })),
     );
     const results = (stored: StoredNotification[]) => resultsOf(events, outgoing, stored);
     const record = once && { ...once, answer: (stored: StoredNotification[]) => JSON.stringify(answer(results(stored))) };
@@ -281,9 +282,9 @@ export class NotificationService {
 
 export type { StreamPosition };
 
-const stamped = (fields: Record<string, unknown>): Record<string, unknown> => ({
+const stamped = (fields: Record<string, unknown>, at?: string): Record<string, unknown> => ({
   ...fields,
-  timestamp: typeof fields.timestamp === 'string' ? fields.timestamp : nowIso(),
+  timestamp: typeof fields.timestamp === 'string' ? fields.timestamp : (at ?? nowIso()),
 });
 
 function targetStreams({ target }: ParsedEvent, users: Map<string, number>): string[] {
