@@ -30,6 +30,8 @@ export function durableParams(full, argv = []) {
     const given = argv.find((a) => a.startsWith(`--${k}=`));
     if (given) P[k] = Number(given.slice(k.length + 3));
   }
+  // --durableStores=sqlite (or postgres): one store only, for a quicker look while working.
+  P.durableStores = (argv.find((a) => a.startsWith('--durableStores='))?.slice(16) ?? 'sqlite,postgres').split(',');
   return P;
 }
 
@@ -186,7 +188,7 @@ async function heraldRun(ctx, store, P) {
 export async function durable(ctx, P) {
   ({ cpuSplitUs, now, sleep, sum, testing, wrapperFor } = await import('./lib.mjs'));
   const out = { users: P.durableUsers, batches: P.durableBatches, batch: BATCH, inFlight: P.durableInFlight, stores: [] };
-  for (const store of ['sqlite', 'postgres']) {
+  for (const store of ['sqlite', 'postgres'].filter((s) => P.durableStores.includes(s))) {
     const entry = { store, label: store === 'sqlite' ? 'SQLite (embedded default, in-process broker)' : 'PostgreSQL + Redis broker' };
     const probe = store === 'postgres' ? await freshPg('probe') : undefined;
     await probe?.drop().catch(() => undefined);
