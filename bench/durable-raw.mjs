@@ -8,7 +8,7 @@
 // Modes: `rows`: the two statements Herald issues per row, prepared once (SQL text as Kysely
 // compiles Herald's queries); `multi`: two multi-row statements per batch (heads of the batch's
 // streams in one upsert, then every row in one insert), the fastest way these rows go in.
-// Prints one JSON line: { events, seconds, rate }.
+// Prints one JSON line: { events, seconds, rate, cpuUsPerEvent }.
 import { performance } from 'node:perf_hooks';
 
 const o = JSON.parse(process.argv[2]);
@@ -108,6 +108,9 @@ async function postgres() {
   return seconds;
 }
 
+const cpu0 = process.cpuUsage();
 const seconds = o.store === 'sqlite' ? await sqlite() : await postgres();
+const cpu = process.cpuUsage(cpu0);
 const events = batches * batch;
-process.stdout.write(`${JSON.stringify({ store: o.store, mode: o.mode, events, seconds, rate: events / seconds })}\n`);
+// CPU of this process only: for SQLite that is all the work; for PostgreSQL the server's backend works too.
+process.stdout.write(`${JSON.stringify({ store: o.store, mode: o.mode, events, seconds, rate: events / seconds, cpuUsPerEvent: (cpu.user + cpu.system) / events })}\n`);

@@ -233,8 +233,9 @@ export function durableReport(d) {
     const clean = h.lost === 0 && h.dups === 0 && h.wrong === 0 && h.users === d.users;
     targets.push(`| ${s.label}: 0 lost / duplicated (${h.expected.toLocaleString('en')} deliveries expected, ${h.users} of ${d.users} users connected) | ${h.lost} lost, ${h.dups} duplicated, ${h.wrong} misrouted | ${clean ? '**met**' : '**not met**'} |`);
     if (ratio < 0.5) {
+      const rawMode = s.raw.rows.rate >= s.raw.multi.rate ? s.raw.rows : s.raw.multi;
       targets.push(
-        `| ↳ split | server core use ${f(h.serverCoreUse, 2)} over the run; ${f(h.cpuUsPerEvent, 1)} µs CPU per event (${f(h.userUsPerEvent, 1)} user) vs ${f(1e6 / best, 1)} µs per event for the raw writer; stored at ${f(h.storedPerSec, 0)}/s (HTTP answered), delivered ${f(h.elapsedMs / 1000, 2)} s after the first publish | |`,
+        `| ↳ split | Herald's core use ${f(h.serverCoreUse, 2)} over the run (below 1: waiting on the database, the publisher or a shared core); Herald ${f(h.cpuUsPerEvent, 1)} µs CPU per event (${f(h.userUsPerEvent, 1)} user, the rest kernel: mostly one socket write per delivery) vs ${f(rawMode.cpuUsPerEvent, 1)} µs per event for the raw writer (${s.store === 'sqlite' ? 'all of its work' : 'client side only; the PostgreSQL backend works too'}) and ${f(1e6 / best, 1)} µs of wall time per raw event; stored at ${f(h.storedPerSec, 0)}/s (HTTP answered), all delivered ${f(h.elapsedMs / 1000, 2)} s after the first publish | |`,
       );
     }
   }
