@@ -143,8 +143,12 @@ async function heraldRun(ctx, store, P) {
     const template = `ws://127.0.0.1:${t.port}/api/v1/ws?token={token}`;
     await load.all({ cmd: 'init', target: { kind: 'herald', url: template } }, (i) => ({ addrs: [`127.0.0.${2 + i}`], users: { template, secret: t.env.JWT_SECRET, prefix, first: first(i) } }));
     const c0 = now();
+    const connectCpu0 = cpuSplitUs(pid);
     const c = await load.connect(U, P.connConc);
-    log(`durable ${store}: connected ${c.ok} users (failed ${c.failed}) in ${((now() - c0) / 1000).toFixed(1)} s`);
+    const connectCpu1 = cpuSplitUs(pid);
+    const connectSecs = (now() - c0) / 1000;
+    const connectCpuUs = (connectCpu1.user + connectCpu1.kernel - connectCpu0.user - connectCpu0.kernel) / Math.max(1, c.ok);
+    log(`durable ${store}: connected ${c.ok} users (failed ${c.failed}) in ${connectSecs.toFixed(1)} s, ${connectCpuUs.toFixed(0)} µs server CPU each (first connect: the user is provisioned)`);
     // Warm-up, not counted (sequence 0 is stale for every client): two batches, then a pause.
     for (let w = 0; w < 2; w++) await publish(bodyOf(w * BATCH, () => 0));
     await sleep(1500);
@@ -189,6 +193,8 @@ async function heraldRun(ctx, store, P) {
     const r = {
       users: c.ok,
       failedConnects: c.failed,
+      connectSecs,
+      connectCpuUs,
       events: N,
       armed: s.armed,
       expected,
@@ -276,6 +282,8 @@ export function durableReport(d) {
       );
     }
   }
+  const connects = d.stores.filter((s) => s.herald && !s.herald.skipped).map((s) => `${s.label}: ${f(s.herald.connectSecs, 1)} s, ${f(s.herald.connectCpuUs, 0)} µs of Herald's CPU per connection`);
+  if (connects.length) lines.push('', `Connecting the ${d.users.toLocaleString('en')} users (each one's first connection, so Herald provisions it from its token): ${connects.join('; ')}.`);
   lines.push('', '| target | measured | |', '| --- | --- | --- |', ...targets, '');
   return lines;
 }
