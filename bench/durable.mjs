@@ -272,7 +272,10 @@ export function durableReport(d) {
     lines.push(
       `| ${s.label} | ${f(s.raw.rows.rate, 0)} (${f(s.raw.rows.cpuUsPerEvent, 1)}) | ${f(s.raw.multi.rate, 0)} (${f(s.raw.multi.cpuUsPerEvent, 1)}) | ${f(h.ratePerSec, 0)} | ${ratio.toFixed(2)}× | ${f(h.cpuUsPerEvent, 1)} (${f(h.userUsPerEvent, 1)}) | ${f(h.p50, 1)} / ${f(h.p99, 1)} / ${f(h.max, 1)} | ${h.lost} / ${h.dups} / ${h.wrong} | ${f(h.noSocketsPerSec, 0)} (${f(h.noSocketsCpuUsPerEvent, 1)}) |`,
     );
-    targets.push(`| ${s.label}: Herald ≥ 0.5× the raw insert rate | ${f(h.ratePerSec, 0)} vs ${f(best, 0)} events/s = ${ratio.toFixed(2)}× | ${ratio >= 0.5 ? '**met**' : '**not met**'} |`);
+    // SQLite's raw writer does all of its work in its own process: CPU per event compares without the shared machine's noise.
+    const rawCpu = (s.raw.rows.rate >= s.raw.multi.rate ? s.raw.rows : s.raw.multi).cpuUsPerEvent;
+    const byCpu = s.store === 'sqlite' ? `; by CPU per event (independent of what else ran on the core): ${f(rawCpu, 1)} ÷ ${f(h.cpuUsPerEvent, 1)} µs = ${(rawCpu / h.cpuUsPerEvent).toFixed(2)}×` : '';
+    targets.push(`| ${s.label}: Herald ≥ 0.5× the raw insert rate | ${f(h.ratePerSec, 0)} vs ${f(best, 0)} events/s = ${ratio.toFixed(2)}× (wall clock)${byCpu} | ${ratio >= 0.5 ? '**met**' : '**not met**'} |`);
     const clean = h.lost === 0 && h.dups === 0 && h.wrong === 0 && h.users === d.users;
     targets.push(`| ${s.label}: 0 lost / duplicated (${h.expected.toLocaleString('en')} deliveries expected, ${h.users} of ${d.users} users connected) | ${h.lost} lost, ${h.dups} duplicated, ${h.wrong} misrouted | ${clean ? '**met**' : '**not met**'} |`);
     if (ratio < 0.5) {
@@ -282,7 +285,7 @@ export function durableReport(d) {
       );
     }
   }
-  const connects = d.stores.filter((s) => s.herald && !s.herald.skipped).map((s) => `${s.label}: ${f(s.herald.connectSecs, 1)} s, ${f(s.herald.connectCpuUs, 0)} µs of Herald's CPU per connection`);
+  const connects = d.stores.filter((s) => s.herald && !s.herald.skipped && s.herald.connectSecs !== undefined).map((s) => `${s.label}: ${f(s.herald.connectSecs, 1)} s, ${f(s.herald.connectCpuUs, 0)} µs of Herald's CPU per connection`);
   if (connects.length) lines.push('', `Connecting the ${d.users.toLocaleString('en')} users (each one's first connection, so Herald provisions it from its token): ${connects.join('; ')}.`);
   lines.push('', '| target | measured | |', '| --- | --- | --- |', ...targets, '');
   return lines;
