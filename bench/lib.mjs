@@ -161,9 +161,9 @@ export function percentile(hist, total, p) {
 
 export function mergeStats(list) {
   const hist = new Array(list[0].hist.length).fill(0);
-  const out = { clients: 0, ready: 0, armed: 0, received: 0, dups: 0, stale: 0, lost: 0, lastRecvAt: 0, maxLat: 0, closes: {} };
+  const out = { clients: 0, ready: 0, armed: 0, expected: 0, received: 0, dups: 0, stale: 0, wrong: 0, lost: 0, lastRecvAt: 0, maxLat: 0, closes: {} };
   for (const s of list) {
-    for (const k of ['clients', 'ready', 'armed', 'received', 'dups', 'stale', 'lost']) out[k] += s[k];
+    for (const k of ['clients', 'ready', 'armed', 'expected', 'received', 'dups', 'stale', 'wrong', 'lost']) out[k] += s[k] ?? 0;
     out.lastRecvAt = Math.max(out.lastRecvAt, s.lastRecvAt);
     out.maxLat = Math.max(out.maxLat, s.maxLat);
     for (let i = 0; i < hist.length; i++) hist[i] += s.hist[i];

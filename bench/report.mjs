@@ -1,4 +1,5 @@
 // Renders bench/RESULTS.md from the results object of run.mjs.
+import { durableReport } from './durable.mjs';
 const f = (x, d = 1) => (typeof x !== 'number' || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(d));
 const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : 'n/a');
 const KINDS = ['herald', 'herald-pg', 'herald-sse', 'ws', 'sio', 'nchan'];
@@ -205,6 +206,7 @@ export function report(results) {
   if (results.fanout && Object.keys(results.fanout).length) {
     lines.push(`## Fan-out published ${legacy ? 'into the broker channel (older run)' : 'over HTTP'}, memory and connect: every target`, '', `↓ lower is better, ↑ higher is better; ratios are Herald ÷ reference. Publish path: ${legacy ? 'broker injection' : 'HTTP'} (see Method).`, '', fanoutTable(results.fanout, P), '');
   }
+  lines.push(...durableReport(results.durable));
   if (results.inject && Object.keys(results.inject).length) {
     lines.push(
       '## Secondary: fan-out with messages injected into the broker channel',

@@ -26,7 +26,7 @@ const FULL = argv.includes('--full');
 options.nice = Number(opt('nice', '0'));
 if (options.nice !== 0) os.setPriority(options.nice);
 const TARGETS = opt('targets', FULL ? 'herald,herald-pg,ws,sio,nchan' : 'herald,ws,sio,nchan').split(',');
-const SCENARIOS = opt('scenarios', FULL ? 'fanout,writedelay,cluster,hop,resume,slow,inject' : 'fanout,resume').split(',');
+const SCENARIOS = opt('scenarios', FULL ? 'fanout,writedelay,cluster,hop,resume,slow,durable,inject' : 'fanout,resume').split(',');
 const OUT = resolve(ROOT, opt('out', 'bench/RESULTS.md'));
 const SERVER_CORE = 0;
 const LOAD_CORE = CORES > 1 ? 1 : undefined;

@@ -246,7 +246,7 @@ async function writeDelay(ctx, P) {
   return { runs };
 }
 
-export async function run({ results, SCENARIOS, P, TARGETS, ctx }) {
+export async function run({ results, SCENARIOS, P, FULL, TARGETS, ctx }) {
   if (SCENARIOS.includes('writedelay')) results.writeDelay = await writeDelay(ctx, P);
   if (SCENARIOS.includes('cluster')) {
     const db = await testing.freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
@@ -263,6 +263,10 @@ export async function run({ results, SCENARIOS, P, TARGETS, ctx }) {
   if (SCENARIOS.includes('slow')) {
     results.slow = [];
     for (const kind of ['herald', 'ws']) results.slow.push(await slowConsumers(ctx, P, kind));
+  }
+  if (SCENARIOS.includes('durable')) {
+    const { durable, durableParams } = await import('./durable.mjs');
+    results.durable = await durable(ctx, { ...P, ...durableParams(FULL, results.argv) });
   }
   if (SCENARIOS.includes('inject')) {
     results.inject = {};

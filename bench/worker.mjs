@@ -4,6 +4,7 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { SignJWT } from 'jose';
 
 const now = () => performance.timeOrigin + performance.now(); // ms, sub-ms, consistent across processes
 const MARK = Buffer.from('#B');
@@ -18,6 +19,10 @@ let trackOffset = false;
 // Distinct tokens (issued by the target, one per client) so the server verifies every one:
 // client i uses tokens[i % tokens.length]; null: every client uses the token in target.url.
 let tokens = null;
+// Personal clients (bench/durable.mjs): client i of this worker is user `users.first + i`, with
+// its own platform token (HS256, sub = `${users.prefix}${index}`) put into `users.template`.
+let users = null;
+let stride = 0; // armed with a stride: message k is for user (k - base) % stride only
 const clients = [];
 let hist = new Uint32Array(BUCKETS);
 let maxLat = 0;
@@ -26,6 +31,7 @@ let count = 0; // messages in the armed phase
 let received = 0;
 let dups = 0;
 let stale = 0;
+let wrong = 0; // personal messages that reached a client they were not addressed to
 let lastRecvAt = 0;
 const closes = new Map();
 
@@ -39,6 +45,9 @@ class Client {
     this.offset = 0; // Herald: highest offset of the admins stream seen
     this.seen = null;
     this.distinct = 0;
+    this.expect = 0; // messages this client must receive in the armed phase
+    this.user = users ? users.first + i : -1; // global user index (personal clients)
+    this.url = null;
     this.readyPromise = null;
     this.token = tokens === null ? null : tokens[i % tokens.length];
   }
@@ -70,10 +79,18 @@ function onPayload(c, buf) {
     }
   }
   if (c.slow) return true;
-  const k = seq - base;
+  let k = seq - base;
   if (k < 0 || k >= count || c.seen === null) {
     stale++;
     return true;
+  }
+  if (stride > 0) {
+    // Personal: this client gets exactly the k with k % stride === its user index.
+    if (k % stride !== c.user) {
+      wrong++;
+      return true;
+    }
+    k = (k - c.user) / stride;
   }
   if (c.seen[k] === 1) {
     dups++;
@@ -144,7 +161,7 @@ function connectSse(c, since) {
 function connect(c, since) {
   if (target.kind === 'herald-sse') return connectSse(c, since);
   return new Promise((resolve) => {
-    let url = urlFor(c);
+    let url = c.url ?? urlFor(c);
     if (target.kind === 'herald' && since && c.offset > 0) url += `&since=admins@${c.offset}`;
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
@@ -191,6 +208,16 @@ function connect(c, since) {
   });
 }
 
+async function personalUrl(c) {
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(`${users.prefix}${c.user}`)
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(users.key);
+  return users.template.replace('{token}', token);
+}
+
 async function connectMany(list, concurrency, since, retryForMs = 0) {
   let ok = 0;
   let failed = 0;
@@ -200,6 +227,7 @@ async function connectMany(list, concurrency, since, retryForMs = 0) {
   const lane = async () => {
     while (next < list.length) {
       const c = list[next++];
+      if (users && !c.url) c.url = await personalUrl(c);
       let done = await connect(c, since);
       // A real client retries with a randomised backoff when the server is overwhelmed.
       while (!done && now() - t0 < retryForMs) {
@@ -218,14 +246,18 @@ async function connectMany(list, concurrency, since, retryForMs = 0) {
 function arm(msg) {
   base = msg.base;
   count = msg.count;
+  stride = msg.stride ?? 0;
   received = 0;
   dups = 0;
   stale = 0;
+  wrong = 0;
   maxLat = 0;
   lastRecvAt = 0;
   hist = new Uint32Array(BUCKETS);
   for (const c of clients) {
-    c.seen = c.ready && !c.slow ? new Uint8Array(count) : null;
+    // Personal (stride): user u gets k = u, u + stride, … below count.
+    c.expect = c.ready && !c.slow ? (stride > 0 ? (c.user < count ? Math.floor((count - 1 - c.user) / stride) + 1 : 0) : count) : 0;
+    c.seen = c.ready && !c.slow ? new Uint8Array(c.expect) : null;
     c.distinct = 0;
   }
 }
@@ -233,15 +265,17 @@ function arm(msg) {
 function stats() {
   let armed = 0;
   let lost = 0;
+  let expected = 0;
   let ready = 0;
   for (const c of clients) {
     if (c.ready) ready++;
     if (c.seen) {
       armed++;
-      lost += count - c.distinct;
+      expected += c.expect;
+      lost += c.expect - c.distinct;
     }
   }
-  return { clients: clients.length, ready, armed, received, dups, stale, lost, lastRecvAt, maxLat, hist: Array.from(hist), closes: Object.fromEntries(closes) };
+  return { clients: clients.length, ready, armed, expected, received, dups, stale, wrong, lost, lastRecvAt, maxLat, hist: Array.from(hist), closes: Object.fromEntries(closes) };
 }
 
 process.on('message', async (msg) => {
@@ -252,7 +286,7 @@ process.on('message', async (msg) => {
         target = msg.target;
         addrs = msg.addrs;
         trackOffset = Boolean(msg.trackOffset);
-        tokens = msg.tokens?.length ? msg.tokens : null;
+    let url = c.url ?? urlFor(c);
         reply = { ok: true };
         break;
       case 'connect': {

@@ -44,6 +44,27 @@ describe.each(STORE_TARGETS)('store on $name', (target) => {
     expect(done.stored.map((s) => s.id)).toEqual([...done.stored.map((s) => s.id)].sort((a, b) => a - b));
   });
 
+  it('stores a batch over several multi-row statements (more rows and streams than one takes), each row with its own id and offset', async () => {
+    // 1,300 rows over 650 streams: heads and rows each take more than one statement of 500.
+    const items = Array.from({ length: 1300 }, (_, i) => ({ stream: `user:${1 + (i % 650)}`, type: 'system_message', payload: { message: `m${i}`, level: 'warning' } }));
+    await store.streams.append('user:1', 'system_message', { message: 'before' });
+    const [a, b] = await Promise.all([store.streams.appendBatch(items), store.streams.appendBatch(items.slice(0, 3))]);
+    if (!('stored' in a) || !('stored' in b)) throw new Error('expected stored batches');
+    expect(a.stored.map((s) => s.payload.message)).toEqual(items.map((i) => i.payload.message));
+    for (const stream of ['user:1', 'user:2', 'user:650']) {
+      const read = await store.streams.readStream(stream, 0, 10);
+      expect(read.map((r) => r.seq)).toEqual(read.map((_, i) => i + 1));
+      for (const r of read) {
+        const mine = [...a.stored, ...b.stored].find((s) => s.id === r.id);
+        if (mine) expect(mine).toEqual(r);
+      }
+    }
+    const heads = await store.streams.heads(['user:1', 'user:2', 'user:4', 'user:650']);
+    expect(Object.values(heads).map((h) => h.head)).toEqual([1 + 2 + 1, 2 + 1, 2, 2]);
+    expect(new Set(a.stored.map((s) => s.id)).size).toBe(1300);
+    expect(await store.inbox.page(7, { streams: ['user:5'], limit: 10, levels: ['warning'] })).toHaveLength(2);
+  });
+
   it('records a request once per caller and key with its answer, in the batch transaction', async () => {
     const item = { stream: 'admins', type: 'system_message', payload: { message: 'once' } };
     const once = { scope: 'service', key: 'k1', hash: 'h1', answer: (stored: { id: number }[]) => JSON.stringify(stored.map((s) => s.id)) };

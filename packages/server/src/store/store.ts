@@ -24,7 +24,7 @@ export class Store {
     this.#db = db;
     this.dialect = dialect;
     this.users = new UserStore(db);
-    this.streams = new StreamStore(db);
+    this.streams = new StreamStore(db, dialect);
     this.inbox = new InboxStore(db, this.streams);
     this.retention = new RetentionStore(db);
   }
