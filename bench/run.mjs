@@ -34,7 +34,7 @@ const WORKERS = 4;
 const ADDRS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9'];
 
 const P = FULL
-  ? { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 20, burstSmall: 1000, rateBig: 5, secsBig: 10, burstBig: 100, batch: 10, lingerMs: 100, publishCost: 400, storm: 10000, stormMsgs: [50, 50, 50], hopClients: 100, hopRate: 20, hopSecs: 10 }
+  ? { big: 10000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 10, burstSmall: 1000, rateBig: 5, secsBig: 10, burstBig: 100, batch: 10, lingerMs: 100, publishCost: 400, storm: 10000, stormMsgs: [50, 50, 50], hopClients: 100, hopRate: 20, hopSecs: 5 }
   : { big: 4000, small: 1000, connConc: 50, rateSmall: 50, secsSmall: 4, burstSmall: 200, rateBig: 10, secsBig: 2, burstBig: 50, batch: 10, lingerMs: 100, publishCost: 200, storm: 1000, stormMsgs: [20, 20, 20], hopClients: 100, hopRate: 20, hopSecs: 5 };
 for (const k of Object.keys(P)) if (opt(k) !== undefined && k !== 'stormMsgs') P[k] = Number(opt(k)); // e.g. --big=2000 for a smoke run
 
