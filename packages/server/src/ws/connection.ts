@@ -5,6 +5,7 @@ import { wireText, type WireMeta } from '../notifications/index.js';
 import type { StoredNotification } from '../store/index.js';
 import { ProgressCoalescer } from './coalesce.js';
 import { TokenBucket, handleFrame, type CommandPeer } from './commands.js';
+import { connectionDeadlines } from './deadlines.js';
 import { FrameWriter, whenDrained, type Payload } from './frames.js';
 
 /** Lifecycle of one WebSocket connection: delivery's phases while open, then closing and closed. */
@@ -27,7 +28,6 @@ export interface ConnectionLimits {
   writeDelayMs?: number;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const FORCE_CLOSE_MS = 5000;
 /** The `token_expiring` hint goes out this long before expiry (at most half the token's remaining life). */
 export const EXPIRY_HINT_MS = 30_000;
@@ -63,8 +63,18 @@ export class Connection implements CommandPeer {
   readonly #writer: FrameWriter;
   readonly #progress: ProgressCoalescer;
   readonly #bucket: TokenBucket;
-  #expiryTimer: NodeJS.Timeout | undefined;
-  #hintTimer: NodeJS.Timeout | undefined;
+  /** When the token expires and when its hint is due (epoch ms; undefined: not scheduled). */
+  #expiryAt: number | undefined;
+  #hintAt: number | undefined;
+  #expiresAt = 0;
+  readonly #expire = (): void => {
+    this.#expiryAt = undefined;
+    this.close(CloseCode.UNAUTHORIZED, 'token expired');
+  };
+  readonly #hint = (): void => {
+    this.#hintAt = undefined;
+    this.reply(tokenExpiringMessage(this.#expiresAt));
+  };
   /** The code the server closed with, if it started the close (a peer that never answers ends as 1006). */
   #closeCode: number | undefined;
   /** Inbound frames held until `connected` is sent (commands are answered after it); null once it is. */
@@ -99,19 +109,25 @@ export class Connection implements CommandPeer {
     this.#armExpiry(identity.expiresAt);
   }
 
-  /** The expiry timer and the `token_expiring` hint before it. */
+  /** The expiry deadline and the `token_expiring` hint before it (one timer for every connection: `Deadlines`). */
   #armExpiry(expiresAt: number): void {
-    clearTimeout(this.#expiryTimer);
-    clearTimeout(this.#hintTimer);
+    this.#clearDeadlines();
+    this.#expiresAt = expiresAt;
     const remaining = expiresAt - Date.now();
-    // Not unref'd: Node keeps the list of an unref'd timer (one list per distinct duration, so
-    // one per connection here) until its time comes even when cleared, which would hold memory
-    // for every closed connection for the rest of its token's lifetime. `cleanup` clears it.
-    this.#expiryTimer = setTimeout(() => this.close(CloseCode.UNAUTHORIZED, 'token expired'), Math.max(Math.min(remaining, MAX_TIMER_MS), 0));
+    this.#expiryAt = expiresAt;
+    connectionDeadlines.add(expiresAt, this.#expire);
     const lead = Math.min(EXPIRY_HINT_MS, remaining / 2);
-    if (lead >= MIN_HINT_LEAD_MS && remaining - lead < MAX_TIMER_MS) {
-      this.#hintTimer = setTimeout(() => this.reply(tokenExpiringMessage(expiresAt)), remaining - lead);
-    } else this.#hintTimer = undefined;
+    if (lead >= MIN_HINT_LEAD_MS) {
+      this.#hintAt = Math.round(expiresAt - lead);
+      connectionDeadlines.add(this.#hintAt, this.#hint);
+    }
+  }
+
+  #clearDeadlines(): void {
+    if (this.#expiryAt !== undefined) connectionDeadlines.remove(this.#expiryAt, this.#expire);
+    if (this.#hintAt !== undefined) connectionDeadlines.remove(this.#hintAt, this.#hint);
+    this.#expiryAt = undefined;
+    this.#hintAt = undefined;
   }
 
   /** A fresh token was accepted in-band: the connection now lasts until `expiresAt` (epoch ms). */
@@ -245,8 +261,7 @@ export class Connection implements CommandPeer {
     if (this.#lifecycle === 'closed') return;
     this.#lifecycle = 'closed';
     this.#delivery.stop();
-    clearTimeout(this.#expiryTimer);
-    clearTimeout(this.#hintTimer);
+    this.#clearDeadlines();
     this.#progress.clear();
     this.#host.onClosed(this, this.#closeCode ?? code);
   }
