@@ -1,4 +1,5 @@
 // Renders bench/RESULTS.md from the results object of run.mjs.
+import { hundredkReport, scaleoutReport } from './scaleout.mjs';
 const f = (x, d = 1) => (typeof x !== 'number' || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(d));
 const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : 'n/a');
 const KINDS = ['herald', 'herald-sse', 'ws', 'sio', 'nchan'];
@@ -82,24 +83,18 @@ function targets(results) {
     const g = r.ws.connect?.cpuUsPerConn;
     add('connect+auth CPU per connection ≤ 1.5× bare ws', `${f(e, 0)} vs ${f(g, 0)} µs = ${ratio(e, g)}`, e <= 1.5 * g);
   }
-  if (results.cluster?.length) {
-    const one = results.cluster.find((c) => c.nodes === 1);
-    const two = results.cluster.find((c) => c.nodes === 2);
-    if (one && two) {
-      add(`2 nodes ≥ 1.7× one node's deliveries/s (${N} sockets)`, `${f(two.max.deliveriesPerSec, 0)} vs ${f(one.max.deliveriesPerSec, 0)} /s = ${ratio(two.max.deliveriesPerSec, one.max.deliveriesPerSec)}`, two.max.deliveriesPerSec >= 1.7 * one.max.deliveriesPerSec);
-    }
-  }
   if (results.hop) {
     const { memory, redis } = results.hop;
     add('the Redis hop adds ≤ 2 ms to p50 (same node and publish path, Redis vs in-process broker)', `${f(redis.p50, 2)} vs ${f(memory.p50, 2)} ms: +${f(redis.p50 - memory.p50, 2)} ms`, redis.p50 - memory.p50 <= 2);
   }
   const losses = [];
   for (const [k, v] of Object.entries(r)) for (const key of ['big', 'bigMax', 'small', 'smallMax']) if (v[key]) losses.push([`${k}.${key}`, v[key].lost + v[key].dups]);
-  for (const c of results.cluster ?? []) losses.push([`cluster${c.nodes}`, c.fixed.lost + c.fixed.dups + c.max.lost + c.max.dups]);
+  for (const c of results.scaleout?.runs ?? []) losses.push([`cluster${c.nodes}`, c.lost + c.dups + c.expected - c.delivered]);
+  if (results.hundredk) losses.push(['hundredk', results.hundredk.lost + results.hundredk.dups + results.hundredk.expected - results.hundredk.delivered]);
   for (const key of ['small', 'smallMax']) if (results.inject?.herald?.[key]) losses.push([`inject.${key}`, results.inject.herald[key].lost + results.inject.herald[key].dups]);
   if (results.resume) losses.push(['resume', results.resume.lost + results.resume.dups]);
   for (const [i, run] of (results.hop?.runs ?? []).entries()) losses.push([`hop${i + 1}`, run.lost + run.dups]);
-  const herLoss = losses.filter(([k]) => k.startsWith('herald') || k.startsWith('cluster') || k.startsWith('hop') || k.startsWith('inject') || k === 'resume');
+  const herLoss = losses.filter(([k]) => k.startsWith('herald') || k.startsWith('cluster') || k === 'hundredk' || k.startsWith('hop') || k.startsWith('inject') || k === 'resume');
   add('0 lost or duplicated (Herald, every scenario)', herLoss.map(([k, n]) => `${k}: ${n}`).join(', '), herLoss.every(([, n]) => n === 0));
   return ['| target | measured (Herald vs reference) | |', '| --- | --- | --- |', ...out].join('\n');
 }
@@ -123,14 +118,6 @@ function limits(results) {
   };
   if (r.ws) kernelBound(r.ws.big, 0.8 * (r.ws.big?.cpuUsPerDelivery ?? 0), 'bare ws');
   if (r.nchan) kernelBound(r.nchan.big, r.nchan.big?.cpuUsPerDelivery ?? 0, 'Nchan');
-  const one = results.cluster?.find((c) => c.nodes === 1);
-  const two = results.cluster?.find((c) => c.nodes === 2);
-  if (one && two && two.max.deliveriesPerSec < 1.7 * one.max.deliveriesPerSec) {
-    out.push(
-      `- **2 nodes vs 1** (${ratio(two.max.deliveriesPerSec, one.max.deliveriesPerSec)}): this machine has ${results.machine.cores} cores and core 1 runs the load generator, so both nodes share core 0: a second node adds no CPU here. In the as-fast-as-possible phase the servers used ${f(one.max.serverCoreUse, 2)} (one node) and ${f(two.max.serverCoreUse, 2)} (two) of their core, the load generator ${f(one.max.loadCoreUse, 2)} and ${f(two.max.loadCoreUse, 2)} of its own: the clients' core, not Herald's, is nearest its limit. ` +
-        `What the table does show is the cost that decides scale-out on separate cores: CPU per delivery summed over all nodes is ${ratio(two.max.cpuUsPerDelivery, one.max.cpuUsPerDelivery)} one node's with two nodes (${f(two.max.cpuUsPerDelivery, 2)} vs ${f(one.max.cpuUsPerDelivery, 2)} µs).`,
-    );
-  }
   return out;
 }
 
@@ -149,7 +136,7 @@ export function report(results) {
   lines.push('## Machine', '', '| | |', '| --- | --- |');
   for (const [k, v] of Object.entries(m)) lines.push(`| ${k} | ${v} |`);
   lines.push(`| load average (1 min) at start / end (other sessions share this machine) | ${results.loadStart} / ${results.loadEnd} |`, '');
-  lines.push('## Commands', '', '```', 'npm ci', 'npm run bench        # quick: node bench/run.mjs (4,000 and 1,000 sockets for every target + a 1,000-client resume storm)', 'npm run bench:full   # node bench/run.mjs --full (adds cluster 1/2/4 nodes, 10,000-client resume storm, slow consumers, broker injection)', '```', '');
+  lines.push('## Commands', '', '```', 'npm ci', 'npm run bench        # quick: node bench/run.mjs (4,000 and 1,000 sockets for every target + a 1,000-client resume storm)', 'npm run bench:full   # node bench/run.mjs --full (adds scale-out 1/2/4 nodes under equal cgroup quotas, 100,000 connections, 10,000-client resume storm, slow consumers, broker injection)', '```', '');
   lines.push(
     '## Method',
     '',
@@ -180,15 +167,7 @@ export function report(results) {
       '',
     );
   }
-  if (results.cluster?.length) {
-    const one = results.cluster.find((c) => c.nodes === 1);
-    lines.push(`## Cluster over Redis (Herald, ${P.big} sockets split evenly, all nodes on core 0; store: ${results.clusterStore})`, '');
-    lines.push('| nodes | fixed p50 ms | fixed p99 ms | max deliveries/s | ÷ 1 node | CPU µs per delivery (all nodes) | ÷ 1 node | server core use | lost / dup |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-    for (const c of results.cluster) {
-      lines.push(`| ${c.nodes} | ${f(c.fixed.p50, 2)} | ${f(c.fixed.p99, 2)} | ${f(c.max.deliveriesPerSec, 0)} | ${ratio(c.max.deliveriesPerSec, one?.max.deliveriesPerSec)} | ${f(c.max.cpuUsPerDelivery, 2)} | ${ratio(c.max.cpuUsPerDelivery, one?.max.cpuUsPerDelivery)} | ${f(c.max.serverCoreUse, 2)} | ${c.fixed.lost + c.max.lost} / ${c.fixed.dups + c.max.dups} |`);
-    }
-    lines.push('', 'On this 2-core machine every node shares core 0 (core 1 is the load generator\'s), so more nodes cannot add CPU: this table shows what the Redis hop and extra nodes cost, not scale-out. CPU µs per delivery summed over nodes staying flat is what makes throughput scale with cores.', '');
-  }
+  lines.push(...scaleoutReport(results), ...hundredkReport(results));
   if (results.hop) {
     const h = results.hop;
     lines.push('## The Redis hop (Herald)', '');
