@@ -15,10 +15,13 @@ const opt = (name, fallback) => {
 
 /** Sizes and options (command line): see bench/README.md. */
 export const SCALE = {
-  quota: opt('scaleQuota', 20), // % of one core per node (cpu.cfs_quota_us / cpu.cfs_period_us)
+  quota: opt('scaleQuota', 15), // % of one core per node (cpu.cfs_quota_us / cpu.cfs_period_us)
   sockets: opt('scaleSockets', 6000), // admin sockets spread evenly over the nodes
   msgsPerNode: opt('scaleMsgs', 15), // notifications per node in the as-fast-as-possible phase
   nginxWorkers: opt('scaleNginxWorkers', 2),
+  // nginx's core: unpinned by default (it proxies every delivery, ~10-20 µs each here: on core 1 with the load
+  // generator it saturated that core at 4 nodes); the nodes keep their quota on core 0 through cpu.shares.
+  nginxCore: argv.find((a) => a.startsWith('--scaleNginxCore='))?.slice(17) || undefined,
   // Publishes in flight. 1: one producer in order, round-robin over the nodes. More than one lets two nodes
   // publish to Redis out of offset order, and every socket on every node then fills the gap with its own store read.
   inflight: opt('scaleInflight', 1),
@@ -243,8 +246,7 @@ async function scaleRun(lib, ctx, P, nodesCount, db) {
     // No quota while the sockets connect (it would only make the run longer); the quota is set for the measured phase.
     cgroupFor: (i) => makeCgroup(`herald-bench-${runId}-${nodesCount}-${i}`, undefined),
   });
-  // nginx on core 1 with the load generator and Redis: core 0 is the nodes' alone (their quotas add up to ≤ 80 % of it).
-  const nginx = await startNginx(lib, ctx, { name: `scale-nginx${nodesCount}`, upstreamPorts: nodes.map((x) => x.port), workers: SCALE.nginxWorkers, core: 1 });
+  const nginx = await startNginx(lib, ctx, { name: `scale-nginx${nodesCount}`, upstreamPorts: nodes.map((x) => x.port), workers: SCALE.nginxWorkers, core: SCALE.nginxCore });
   const WORKERS = 4;
   const load = new ctx.Load(WORKERS);
   const ADDRS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
@@ -370,6 +372,7 @@ export async function scaleout(ctx, P) {
     inflight: SCALE.inflight,
     repeats: SCALE.repeats,
     nginxWorkers: SCALE.nginxWorkers,
+    nginxCore: SCALE.nginxCore ?? 'any',
     cores: lib.CORES,
     runs: [],
   };
@@ -400,7 +403,6 @@ export async function hundredk(ctx, P) {
   const nginx = await startNginx(lib, ctx, { name: 'hk-nginx', upstreamPorts: nodes.map((x) => x.port), workers: nginxWorkers });
   // One load worker per node (≤ ~17,000 clients each), each with its own source address.
   const load = new ctx.Load(nodesCount);
-  const ADDRS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9'];
   const sample = () => ({
     nodes: nodes.map((x) => ({ cpu: lib.cpuUs(x.node.pid), rss: lib.rssBytes(x.node.pid) })),
     nginxCpu: lib.sum(nginx.pids().map(lib.cpuUs)),
@@ -414,14 +416,31 @@ export async function hundredk(ctx, P) {
       load.workers.map((w, i) => {
         const url = new URL(nodes[i].client.url);
         url.port = String(nginx.listen[i]);
-        return w.rpc({ cmd: 'init', target: { kind: 'herald', url: url.toString() }, addrs: [ADDRS[i % ADDRS.length]] });
+        // No source address: each worker has its own nginx port, hence its own 28k-port space, and connect()
+        // picks a free port in O(1). Binding a source address first (bind(), port 0) makes the kernel search the
+        // bound ports, which slows down as they fill: 68,000 connections took 15 min that way.
+        return w.rpc({ cmd: 'init', target: { kind: 'herald', url: url.toString() }, addrs: [null] });
       }),
     );
     await lib.sleep(1000);
     const before = sample();
     const c0 = lib.now();
     const share = (i) => Math.floor(total / nodesCount) + (i < total % nodesCount ? 1 : 0);
+    // Connections ready over time (every 15 s): the connect rate falls as the nodes fill up.
+    const timeline = [];
+    let connecting = true;
+    const poll = (async () => {
+      for (let next = 15000; connecting; next += 15000) {
+        while (connecting && lib.now() - c0 < next) await lib.sleep(250);
+        if (!connecting) break;
+        const ready = lib.sum((await load.all({ cmd: 'stats' })).map((x) => x.ready));
+        timeline.push({ s: Math.round((lib.now() - c0) / 1000), ready });
+        log(`hundredk: ${ready} connected after ${Math.round((lib.now() - c0) / 1000)} s`);
+      }
+    })();
     const c = await load.all({ cmd: 'connect', concurrency: 50 }, (i) => ({ n: share(i) }));
+    connecting = false;
+    await poll;
     const connectMs = lib.now() - c0;
     const connected = lib.sum(c.map((r) => r.ok));
     const failed = lib.sum(c.map((r) => r.failed));
@@ -438,12 +457,22 @@ export async function hundredk(ctx, P) {
     const armed = (await load.stats()).armed;
     const b0 = sample();
     const start = lib.now();
+    // On schedule, one per second, as a producer would: a POST does not wait for the previous one's answer.
+    const posts = [];
     for (let i = 0; i < n; i++) {
       const wait = start + i * 1000 - lib.now();
       if (wait > 1) await lib.sleep(wait);
-      await ctx.postNotification(ports[i % ports.length], base + i);
+      posts.push(ctx.postNotification(ports[i % ports.length], base + i));
+      if ((i + 1) % 10 === 0) {
+        const got = lib.sum((await load.all({ cmd: 'progress' })).map((p) => p.received));
+        log(`hundredk: ${i + 1} broadcasts sent, ${got} of ${armed * (i + 1)} delivered so far`);
+      }
     }
-    await waitFor(lib, load, armed * n, 120000);
+    await Promise.all(posts);
+    const publishedMs = lib.now() - start;
+    // Generous: when the machine cannot keep up with one broadcast per second, the backlog drains after the last one.
+    await waitFor(lib, load, armed * n, 120000 + armed * n * 0.04);
+    log(`hundredk: last delivery ${((lib.now() - start) / 1000).toFixed(1)} s after the first broadcast`);
     const b1 = sample();
     const s = await load.stats();
     const elapsedMs = Math.max(s.lastRecvAt, start) - start;
@@ -461,6 +490,7 @@ export async function hundredk(ctx, P) {
       failed,
       connectMs,
       connectsPerSec: (connected / connectMs) * 1000,
+      timeline,
       connectCpuUsPerConn: { nodes: nodeConnectCpu / Math.max(1, connected), nginx: (afterConnect.nginxCpu - before.nginxCpu) / Math.max(1, connected), load: (afterConnect.loadCpu - before.loadCpu) / Math.max(1, connected) },
       rssPerConn: {
         nodes: lib.sum(nodeRss) / Math.max(1, connected),
@@ -470,6 +500,7 @@ export async function hundredk(ctx, P) {
       },
       rssMiB: { nodes: idle.nodes.map((x) => x.rss / 2 ** 20), nginx: idle.nginxRss / 2 ** 20 },
       broadcasts: n,
+      publishedMs,
       armed,
       expected: armed * n,
       delivered: s.received,
@@ -512,8 +543,8 @@ export function scaleoutReport(results) {
   const lines = [];
   lines.push(`## Scale-out under equal CPU quotas (Herald, 1 / 2 / 4 nodes behind nginx; store: ${s.store})`, '');
   lines.push(
-    `Each node runs in its own cgroup (\`/sys/fs/cgroup/cpu/herald-bench-*\`, \`cpu.cfs_quota_us\` = ${s.quotaPct} % of \`cpu.cfs_period_us\` 100 ms) and is pinned to core 0, so 4 nodes use at most ${4 * s.quotaPct} % of it. ` +
-      `nginx (${s.nginxWorkers} workers, one listen port per node, WebSocket upgrade), Redis, the load generator (4 processes) and the driver share core 1: core 0 is the nodes' alone, so the nodes' quota, not a neighbour, limits them. ` +
+    `Each node runs in its own cgroup (\`/sys/fs/cgroup/cpu/herald-bench-*\`, \`cpu.cfs_quota_us\` = ${s.quotaPct} % of \`cpu.cfs_period_us\` 100 ms) and is pinned to core 0, so 4 nodes use at most ${4 * s.quotaPct} % of it; the quota is set after the sockets have connected. ` +
+      `Redis, the load generator (4 processes) and the driver run on core 1; nginx (${s.nginxWorkers} workers, one listen port per node, WebSocket upgrade) ${s.nginxCore === 'any' || s.nginxCore === undefined ? 'is not pinned: it proxies every delivery, and on core 1 next to the load generator it saturated that core at 4 nodes, so it takes what the nodes leave of core 0 and what is left of core 1' : `runs on core ${s.nginxCore}`}. Each node cgroup has \`cpu.shares\` 8192, so nothing else on core 0 takes its quota. ` +
       `${int(s.sockets)} admin sockets (real tokens from \`POST /api/v1/auth/login\`) split evenly over the nodes through nginx; ${s.msgsPerNode} notifications per node (${s.msgsPerNode} / ${s.msgsPerNode * 2} / ${s.msgsPerNode * 4}) published back to back through \`POST /api/v1/notifications\` with the service key, round-robin over the nodes, ${s.inflight ?? 1} request${(s.inflight ?? 1) > 1 ? 's' : ''} in flight (one in-order producer: with several in flight, two nodes can put messages on Redis out of offset order and every socket then fills the gap with its own store read), each stored in PostgreSQL and fanned out to every socket of every node over Redis. ` +
       `The phase runs ${s.repeats ?? 1} time${(s.repeats ?? 1) > 1 ? 's' : ''} per node count on the same sockets and the one with the highest deliveries/s is shown (the machine is shared: the others are in the last column). ` +
       `Deliveries/s = deliveries ÷ (last receive − first publish). CPU per delivery per node = the node's utime+stime (\`/proc\`) ÷ deliveries to its sockets; throttled = periods in which the cgroup hit its quota (\`cpu.stat\`).`,
@@ -572,7 +603,7 @@ export function hundredkReport(results) {
   lines.push(`## ${int(h.connections)} concurrent WebSocket connections (Herald, ${h.nodes} nodes behind nginx)`, '');
   lines.push(
     `${h.nodes} Herald nodes (PostgreSQL shared, Redis broker; not pinned), nginx with ${h.nginxWorkers} workers (\`reuseport\`, \`worker_rlimit_nofile 19500\`: two descriptors per proxied connection, ≤ ~9,700 connections per worker; one listen port per node), ` +
-      `${h.loadWorkers} load-generator processes on core 1 (one per node, each from its own source address 127.0.0.2–${2 + h.loadWorkers - 1}). Every client signs in with a real token (the administrator's, from \`POST /api/v1/auth/login\`). ` +
+      `${h.loadWorkers} load-generator processes on core 1 (one per node, each to its own nginx port, without binding a source address: with bind-before-connect the kernel's search for a free port slowed connects to a crawl past ~50,000). Every client signs in with a real token (the administrator's, from \`POST /api/v1/auth/login\`). ` +
       `Then one notification per second for ${h.broadcasts} s through \`POST /api/v1/notifications\` (service key, target admin, round-robin over the nodes), each to every connection.`,
     '',
   );
@@ -580,10 +611,12 @@ export function hundredkReport(results) {
   const row = (k, v) => lines.push(`| ${k} | ${v} |`);
   row('connected / failed', `${int(h.connected)} / ${int(h.failed)}`);
   row('connect time (all, 50 in flight per load process)', `${f(h.connectMs / 1000, 1)} s (${int(h.connectsPerSec)} connections/s)`);
+  if (h.timeline?.length) row('connections ready over time (s: count)', h.timeline.map((x) => `${x.s}: ${int(x.ready)}`).join(', '));
   row('CPU µs per connect (+ JWT): nodes / nginx / load generator', `${f(h.connectCpuUsPerConn.nodes, 0)} / ${f(h.connectCpuUsPerConn.nginx, 0)} / ${f(h.connectCpuUsPerConn.load, 0)}`);
   row('memory per connection, idle (RSS growth ÷ connections): nodes + nginx', `${mib(h.rssPerConn.nodes + h.rssPerConn.nginx)} KiB (nodes ${mib(h.rssPerConn.nodes)}, nginx ${mib(h.rssPerConn.nginx)})`);
   row('… per node (KiB per connection)', h.rssPerConn.perNode.map((x) => mib(x)).join(', '));
   row('RSS after connecting: nodes / nginx (MiB)', `${h.rssMiB.nodes.map((x) => f(x, 0)).join(', ')} / ${f(h.rssMiB.nginx, 0)}`);
+  if (h.publishedMs !== undefined) row('broadcasts sent (one per second) / last answered after', `${h.broadcasts} / ${f(h.publishedMs / 1000, 1)} s`);
   row('deliveries expected / delivered', `${int(h.expected)} / ${int(h.delivered)}`);
   row('lost / duplicated', `${h.lost} / ${h.dups}`);
   row('latency p50 / p90 / p99 / max ms (publish → receive)', `${f(h.p50, 0)} / ${f(h.p90, 0)} / ${f(h.p99, 0)} / ${f(h.max, 0)}`);
@@ -597,6 +630,16 @@ export function hundredkReport(results) {
   const ok = h.connected === h.connections && h.lost === 0 && h.dups === 0 && h.delivered === h.connections * h.broadcasts;
   lines.push(`| ${int(h.connections)} connections, every broadcast reaches every one, 0 lost / dup | ${int(h.connected)} connected, ${int(h.delivered)} of ${int(h.connections * h.broadcasts)} delivered, ${h.lost} / ${h.dups} | ${ok ? '**met**' : '**not met**'} |`);
   lines.push(`| scenario ≤ 6 min wall | ${f(h.wallMs / 1000, 0)} s | ${h.wallMs <= 360000 ? '**met**' : '**not met**'} |`, '');
+  const perBroadcast = (h.cpuUsPerDelivery.nodes + h.cpuUsPerDelivery.nginx + h.cpuUsPerDelivery.load) * h.connections / 1e6; // CPU-s per broadcast
+  const perConnect = h.connectCpuUsPerConn.nodes + h.connectCpuUsPerConn.nginx + h.connectCpuUsPerConn.load;
+  lines.push(
+    `What bounds it on this machine (${h.cores} cores, shared with other sessions: load average ${h.loadavg} at the end): ` +
+      `connecting costs ${f(perConnect, 0)} µs of CPU per connection over nodes, nginx and clients, i.e. ${f((perConnect * h.connections) / 1e6, 0)} CPU-s for all, ${f((perConnect * h.connections) / 1e6 / h.cores, 0)} s at best on ${h.cores} cores (measured: ${f(h.connectMs / 1000, 0)} s); ` +
+      `one broadcast costs ${f(perBroadcast, 2)} CPU-s (nodes ${f(h.cpuUsPerDelivery.nodes, 2)} + nginx ${f(h.cpuUsPerDelivery.nginx, 2)} + clients ${f(h.cpuUsPerDelivery.load, 2)} µs per delivery), ` +
+      `${perBroadcast > h.cores ? `more than the ${h.cores} cores provide per second: the broadcasts queue, latency grows through the run and the last delivery came ${f(h.elapsedMs / 1000, 0)} s after the first broadcast (${h.broadcasts} s of broadcasts)` : `within the ${h.cores} cores per second`}. ` +
+      'On loopback the clients and nginx share the server\'s cores; in production the clients are elsewhere and nginx on its own machines (see the plan).',
+    '',
+  );
   lines.push(...millionPlan(h), '');
   return lines;
 }
