@@ -417,8 +417,9 @@ export async function hundredk(ctx, P) {
         const url = new URL(nodes[i].client.url);
         url.port = String(nginx.listen[i]);
         // No source address: each worker has its own nginx port, hence its own 28k-port space, and connect()
-        // picks a free port in O(1). Binding a source address first (bind(), port 0) makes the kernel search the
-        // bound ports, which slows down as they fill: 68,000 connections took 15 min that way.
+        // picks a free port without bind()'s search of the bound ports (which grows as they fill). Measured with
+        // 100,000 on a loaded machine: 68,000 connected after 15 min with the bind, 90,000 after 17 min without;
+        // both runs still slowed down past ~65,000 (the nodes' CPU per connect grew; cause not pinned down).
         return w.rpc({ cmd: 'init', target: { kind: 'herald', url: url.toString() }, addrs: [null] });
       }),
     );
@@ -544,7 +545,7 @@ export function scaleoutReport(results) {
   lines.push(`## Scale-out under equal CPU quotas (Herald, 1 / 2 / 4 nodes behind nginx; store: ${s.store})`, '');
   lines.push(
     `Each node runs in its own cgroup (\`/sys/fs/cgroup/cpu/herald-bench-*\`, \`cpu.cfs_quota_us\` = ${s.quotaPct} % of \`cpu.cfs_period_us\` 100 ms) and is pinned to core 0, so 4 nodes use at most ${4 * s.quotaPct} % of it; the quota is set after the sockets have connected. ` +
-      `Redis, the load generator (4 processes) and the driver run on core 1; nginx (${s.nginxWorkers} workers, one listen port per node, WebSocket upgrade) ${s.nginxCore === 'any' || s.nginxCore === undefined ? 'is not pinned: it proxies every delivery, and on core 1 next to the load generator it saturated that core at 4 nodes, so it takes what the nodes leave of core 0 and what is left of core 1' : `runs on core ${s.nginxCore}`}. Each node cgroup has \`cpu.shares\` 8192, so nothing else on core 0 takes its quota. ` +
+      `Redis, the load generator (4 processes) and the driver run on core 1; nginx (${s.nginxWorkers} workers, one listen port per node, WebSocket upgrade) ${s.nginxCore === 'any' ? 'is not pinned: it proxies every delivery, and on core 1 next to the load generator it saturated that core at 4 nodes, so it takes what the nodes leave of core 0 and what is left of core 1' : `runs on core ${s.nginxCore ?? 1}`}. Each node cgroup has \`cpu.shares\` 8192, so nothing else on core 0 takes its quota. ` +
       `${int(s.sockets)} admin sockets (real tokens from \`POST /api/v1/auth/login\`) split evenly over the nodes through nginx; ${s.msgsPerNode} notifications per node (${s.msgsPerNode} / ${s.msgsPerNode * 2} / ${s.msgsPerNode * 4}) published back to back through \`POST /api/v1/notifications\` with the service key, round-robin over the nodes, ${s.inflight ?? 1} request${(s.inflight ?? 1) > 1 ? 's' : ''} in flight (one in-order producer: with several in flight, two nodes can put messages on Redis out of offset order and every socket then fills the gap with its own store read), each stored in PostgreSQL and fanned out to every socket of every node over Redis. ` +
       `The phase runs ${s.repeats ?? 1} time${(s.repeats ?? 1) > 1 ? 's' : ''} per node count on the same sockets and the one with the highest deliveries/s is shown (the machine is shared: the others are in the last column). ` +
       `Deliveries/s = deliveries ÷ (last receive − first publish). CPU per delivery per node = the node's utime+stime (\`/proc\`) ÷ deliveries to its sockets; throttled = periods in which the cgroup hit its quota (\`cpu.stat\`).`,
@@ -603,7 +604,7 @@ export function hundredkReport(results) {
   lines.push(`## ${int(h.connections)} concurrent WebSocket connections (Herald, ${h.nodes} nodes behind nginx)`, '');
   lines.push(
     `${h.nodes} Herald nodes (PostgreSQL shared, Redis broker; not pinned), nginx with ${h.nginxWorkers} workers (\`reuseport\`, \`worker_rlimit_nofile 19500\`: two descriptors per proxied connection, ≤ ~9,700 connections per worker; one listen port per node), ` +
-      `${h.loadWorkers} load-generator processes on core 1 (one per node, each to its own nginx port, without binding a source address: with bind-before-connect the kernel's search for a free port slowed connects to a crawl past ~50,000). Every client signs in with a real token (the administrator's, from \`POST /api/v1/auth/login\`). ` +
+      `${h.loadWorkers} load-generator processes on core 1 (one per node, each to its own nginx port, without binding a source address, which spares the kernel's search of bound ports on every connect). Every client signs in with a real token (the administrator's, from \`POST /api/v1/auth/login\`). ` +
       `Then one notification per second for ${h.broadcasts} s through \`POST /api/v1/notifications\` (service key, target admin, round-robin over the nodes), each to every connection.`,
     '',
   );
