@@ -1,5 +1,6 @@
 // Renders bench/RESULTS.md from the results object of run.mjs.
 import { durableReport } from './durable.mjs';
+import { hundredkReport, scaleoutReport } from './scaleout.mjs';
 const f = (x, d = 1) => (typeof x !== 'number' || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(d));
 const ratio = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : 'n/a');
 const KINDS = ['herald', 'herald-pg', 'herald-sse', 'ws', 'sio', 'nchan'];
@@ -103,7 +104,8 @@ function heraldLosses(results) {
   const r = results.fanout ?? {};
   const losses = [];
   for (const hk of [...HERALDS, 'herald-sse']) for (const [key, v] of Object.entries(r[hk] ?? {})) if (v && typeof v.lost === 'number') losses.push([`${hk}.${key}`, v.lost + v.dups]);
-  for (const c of results.cluster ?? []) if (c.fixed) losses.push([`cluster${c.nodes}`, c.fixed.lost + c.fixed.dups + c.max.lost + c.max.dups]);
+  for (const c of results.scaleout?.runs ?? []) losses.push([`scaleout${c.nodes}`, c.lost + c.dups + c.expected - c.delivered]);
+  if (results.hundredk) losses.push(['hundredk', results.hundredk.lost + results.hundredk.dups + results.hundredk.expected - results.hundredk.delivered]);
   for (const key of ['small', 'smallMax']) if (results.inject?.herald?.[key]) losses.push([`inject.${key}`, results.inject.herald[key].lost + results.inject.herald[key].dups]);
   if (results.resume) losses.push(['resume', results.resume.lost + results.resume.dups]);
   for (const [i, run] of (results.hop?.runs ?? []).entries()) losses.push([`hop${i + 1}`, run.lost + run.dups]);
@@ -183,7 +185,7 @@ export function report(results) {
   lines.push('## Machine', '', '| | |', '| --- | --- |');
   for (const [k, v] of Object.entries(m)) lines.push(`| ${k} | ${v} |`);
   lines.push(`| load average (1 min) at start / end (other sessions share this machine) | ${results.loadStart} / ${results.loadEnd} |`, '');
-  lines.push('## Commands', '', '```', 'npm ci', 'npm run bench        # quick: node bench/run.mjs (4,000 and 1,000 sockets for every target + a 1,000-client resume storm)', 'npm run bench:full   # node bench/run.mjs --full (adds cluster 1/2/4 nodes, 10,000-client resume storm, slow consumers, broker injection)', '```', '');
+  lines.push('## Commands', '', '```', 'npm ci', 'npm run bench        # quick: node bench/run.mjs (4,000 and 1,000 sockets for every target + a 1,000-client resume storm)', 'npm run bench:full   # node bench/run.mjs --full (adds scale-out 1/2/4 nodes under equal cgroup quotas, 100,000 connections, 10,000-client resume storm, slow consumers, broker injection)', '```', '');
   lines.push(
     '## Method',
     '',
@@ -225,15 +227,7 @@ export function report(results) {
     for (const w of results.writeDelay.runs) lines.push(`| ${w.delayMs} | ${f(w.cpuUsPerDelivery, 2)} | ${f(w.userUsPerDelivery, 2)} / ${f(w.kernelUsPerDelivery, 2)} | ${f(w.syscallsPerDelivery, 2)} | ${f(w.p50, 2)} | ${f(w.p99, 2)} | ${f(w.max, 2)} | ${w.lost} / ${w.dups} |`);
     lines.push('');
   }
-  if (results.cluster?.length) {
-    const one = results.cluster.find((c) => c.nodes === 1);
-    lines.push(`## Cluster over Redis (Herald, ${P.big} sockets split evenly, all nodes on core 0; store: ${results.clusterStore})`, '');
-    lines.push('| nodes | fixed p50 ms | fixed p99 ms | max deliveries/s | ÷ 1 node | CPU µs per delivery (all nodes) | ÷ 1 node | server core use | lost / dup |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-    for (const c of results.cluster) {
-      lines.push(`| ${c.nodes} | ${f(c.fixed.p50, 2)} | ${f(c.fixed.p99, 2)} | ${f(c.max.deliveriesPerSec, 0)} | ${ratio(c.max.deliveriesPerSec, one?.max.deliveriesPerSec)} | ${f(c.max.cpuUsPerDelivery, 2)} | ${ratio(c.max.cpuUsPerDelivery, one?.max.cpuUsPerDelivery)} | ${f(c.max.serverCoreUse, 2)} | ${c.fixed.lost + c.max.lost} / ${c.fixed.dups + c.max.dups} |`);
-    }
-    lines.push('', 'On this 2-core machine every node shares core 0 (core 1 is the load generator\'s), so more nodes cannot add CPU: this table shows what the Redis hop and extra nodes cost, not scale-out. CPU µs per delivery summed over nodes staying flat is what makes throughput scale with cores.', '');
-  }
+  lines.push(...scaleoutReport(results), ...hundredkReport(results));
   if (results.hop) {
     const h = results.hop;
     lines.push('## The Redis hop (Herald)', '');

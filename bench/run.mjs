@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Herald's benchmark suite (issue 8). `node bench/run.mjs` (quick, < 3 min) or `--full`.
-// Options: --targets=herald,ws,sio,nchan  --scenarios=fanout,cluster,hop,resume,slow,inject  --out=bench/RESULTS.md
+// Options: --targets=herald,ws,sio,nchan  --scenarios=fanout,cluster,hundredk,hop,resume,slow,inject  --out=bench/RESULTS.md
 // Headline figures publish the way producers do (HTTP with the service key) and clients get their
 // tokens the way users do (Herald: POST /api/v1/auth/login; the references: `herald token`).
 // `inject` (secondary) writes straight into the broker channel, a path no producer takes.
@@ -647,7 +647,7 @@ async function main() {
   const results = { argv, fanout: {}, machine: versions(), started: started.toISOString(), full: FULL, params: P, loadStart: loadavg() };
   if (SCENARIOS.includes('fanout')) for (const kind of TARGETS) results.fanout[kind] = await fanoutSuite(kind);
   const extra = await import('./scenarios.mjs').catch(() => undefined);
-  if (extra) await extra.run({ results, SCENARIOS, P, FULL, TARGETS, ctx: { log, Load, startHerald, startTarget, ROOT, waitDelivered, fanOut, connectPhase, serverRss, serverCpu, httpRequest, postNotification, SERVICE_KEY, TMP, redisUrl: () => redisUrl, nextSeq: (n) => { const b = nextSeq; nextSeq += n; return b; }, fmtObj } });
+  if (extra) await extra.run({ results, SCENARIOS, P, FULL, TARGETS, ctx: { log, Load, startHerald, startTarget, ROOT, waitDelivered, fanOut, connectPhase, serverRss, serverCpu, httpRequest, postNotification, SERVICE_KEY, TMP, redisUrl: () => redisUrl, redisPid: () => redis.proc.pid, nextSeq: (n) => { const b = nextSeq; nextSeq += n; return b; }, fmtObj } });
   results.seconds = (Date.now() - t0) / 1000;
   results.loadEnd = loadavg();
   writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify(results, null, 2));

@@ -1,9 +1,10 @@
-// Herald-specific scenarios: cluster fan-out over Redis, the Redis hop, the resume storm, slow
+// Herald-specific scenarios: scale-out and 100,000 connections (scaleout.mjs), the Redis hop, the resume storm, slow
 // consumers, and (secondary) broker injection side by side with the references.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { cpuUs, now, sleep, sum, testing } from './lib.mjs';
+import { cpuUs, now, sleep, sum } from './lib.mjs';
+import { hundredk, scaleout } from './scaleout.mjs';
 
 async function postNotifications(ctx, port, seqs, concurrency = 8) {
   let next = 0;
@@ -11,34 +12,6 @@ async function postNotifications(ctx, port, seqs, concurrency = 8) {
     while (next < seqs.length) await ctx.postNotification(port, seqs[next++]);
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
-}
-
-async function cluster(ctx, P, nodes, db) {
-  const { log, Load, startHerald, fanOut } = ctx;
-  const prefix = `bench${randomBytes(4).toString('hex')}:`;
-  const targets = [];
-  for (let i = 0; i < nodes; i++) {
-    const extraEnv = { REDIS_PREFIX: prefix, NODE_ID: `bench-node-${i}` };
-    if (db) extraEnv.DATABASE_URL = db.url;
-    targets.push(await startHerald({ name: `node${nodes}-${i}`, extraEnv }));
-  }
-  // One logical target: CPU and RSS summed over the nodes; a producer's POST reaches node 0, the others get it over Redis.
-  const t = { pids: () => targets.flatMap((x) => x.pids()), publish: targets[0].publish };
-  const load = new Load();
-  try {
-    await Promise.all(load.workers.map((w, i) => w.rpc({ cmd: 'init', target: targets[i % nodes].client, addrs: [`127.0.0.${2 + i}`] })));
-    const c = await load.connect(P.big, P.connConc);
-    log(`cluster ${nodes}: connected ${c.ok} (failed ${c.failed})`);
-    await sleep(1000);
-    const fixed = await fanOut(t, load, { n: P.rateBig * P.secsBig, rate: P.rateBig });
-    log(`cluster ${nodes} @${P.rateBig}/s`, ctx.fmtObj(fixed));
-    const max = await fanOut(t, load, { n: P.burstBig, rate: 0 });
-    log(`cluster ${nodes} max`, ctx.fmtObj(max));
-    return { nodes, connected: c.ok, fixed, max };
-  } finally {
-    await load.exit();
-    for (const x of targets) await x.stop();
-  }
 }
 
 async function resumeStorm(ctx, P) {
@@ -248,16 +221,9 @@ async function writeDelay(ctx, P) {
 
 export async function run({ results, SCENARIOS, P, FULL, TARGETS, ctx }) {
   if (SCENARIOS.includes('writedelay')) results.writeDelay = await writeDelay(ctx, P);
-  if (SCENARIOS.includes('cluster')) {
-    const db = await testing.freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
-    results.clusterStore = db ? 'PostgreSQL (one fresh database shared by the nodes)' : 'SQLite per node (no PostgreSQL reachable)';
-    results.cluster = [];
-    try {
-      for (const nodes of [1, 2, 4]) results.cluster.push(await cluster(ctx, P, nodes, db));
-    } finally {
-      await db?.drop().catch(() => undefined);
-    }
-  }
+  // Scale-out under equal cgroup quotas and 100,000 connections: bench/scaleout.mjs (issue 20).
+  if (SCENARIOS.includes('cluster')) results.scaleout = await scaleout(ctx, P);
+  if (SCENARIOS.includes('hundredk')) results.hundredk = await hundredk(ctx, P);
   if (SCENARIOS.includes('hop')) results.hop = await redisHop(ctx, P);
   if (SCENARIOS.includes('resume')) results.resume = await resumeStorm(ctx, P);
   if (SCENARIOS.includes('slow')) {
