@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSocket, sleep, startHerald, type TestHerald } from '@herald/testing/herald';
+import { channelFor } from '../broker/index.js';
+import { wireText } from '../notifications/index.js';
 
 let herald: TestHerald;
 beforeAll(async () => {
@@ -41,5 +43,33 @@ describe('ConnectionManager', () => {
     await Promise.all([u, o, a].map((s) => s.closed));
     await sleep(20);
     expect(herald.manager.getConnectionCount().total_connections).toBe(0);
+  });
+
+  it('hands messages that reach the broker out of offset order to every socket in order, with no store read per socket', async () => {
+    // Concurrent publishers commit in one order and publish in another (PostgreSQL, several nodes).
+    const admin = await herald.user('reorder-admin', { admin: true });
+    const sockets = Array.from({ length: 8 }, () => openSocket(`${herald.wsUrl}/api/v1/ws/admin?token=${admin.token}`)); // WS_MAX_CONNECTIONS_PER_USER is 10
+    await Promise.all(sockets.map((s) => s.waitFor((m) => m.type === 'resumed')));
+    const first = await herald.store.streams.append('admins', 'system_message', { message: 'one', level: 'info' });
+    const second = await herald.store.streams.append('admins', 'system_message', { message: 'two', level: 'info' });
+    const third = await herald.store.streams.append('admins', 'system_message', { message: 'three', level: 'info' });
+    const streams = herald.store.streams;
+    const readStream = streams.readStream.bind(streams);
+    let reads = 0;
+    streams.readStream = (...args) => (reads++, readStream(...args));
+    try {
+      await herald.broker.publish(channelFor('admins'), wireText(first));
+      await herald.broker.publish(channelFor('admins'), wireText(third));
+      await sleep(10);
+      await herald.broker.publish(channelFor('admins'), wireText(second));
+      for (const s of sockets) {
+        await s.waitFor((m) => m.message === 'three');
+        expect(s.of('system_message').map((m) => m.message)).toEqual(['one', 'two', 'three']);
+      }
+      expect(reads).toBe(0);
+    } finally {
+      streams.readStream = readStream;
+      sockets.forEach((s) => s.close());
+    }
   });
 });

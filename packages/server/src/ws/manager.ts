@@ -1,9 +1,10 @@
 import { ADMIN_STREAM, BROADCAST_STREAM, type ConnectionStats } from '@herald/protocol';
 import type { Logger } from 'pino';
 import { channelFor, type Broker, type BrokerHandler } from '../broker/index.js';
-import { readMeta } from '../notifications/index.js';
+import { readMeta, type WireMeta } from '../notifications/index.js';
 import type { Connection } from './connection.js';
 import { SharedFrame } from './frames.js';
+import { StreamOrder } from './reorder.js';
 
 const CHANNEL_PREFIX = channelFor('');
 
@@ -28,6 +29,8 @@ export class ConnectionManager {
   readonly #log: Logger;
   #heartbeat: NodeJS.Timeout | undefined;
   readonly #onPayload: BrokerHandler = (payload, channel) => this.#fanOut(payload, channel);
+  /** Positioned messages handed to connections in offset order, once per node (see StreamOrder). */
+  readonly #order = new StreamOrder<{ frame: SharedFrame; meta: WireMeta }>((stream, { frame, meta }) => this.#deliverTo(stream, frame, meta));
 
   constructor(broker: Broker, log: Logger) {
     this.#broker = broker;
@@ -60,6 +63,7 @@ export class ConnectionManager {
       readers.add(conn);
     }
     await Promise.all(subscribing);
+    if (!this.#log.isLevelEnabled('info')) return;
     if (conn.isAdmin) this.#log.info({ admin_id: conn.userId, admins: this.#admins.size }, `✅ Admin WebSocket连接已建立, 当前管理员连接数: ${this.#admins.size}`);
     else this.#log.info({ user_id: conn.userId, devices: this.#users.get(conn.userId)?.size }, '✅ User WebSocket connected');
   }
@@ -87,13 +91,15 @@ export class ConnectionManager {
       readers.delete(conn);
       if (readers.size === 0 && stream !== ADMIN_STREAM && stream !== BROADCAST_STREAM) {
         this.#byStream.delete(stream);
+        this.#order.forget(stream);
         void this.#broker.unsubscribe(channelFor(stream), this.#onPayload).catch(() => undefined);
       }
     }
   }
 
   #fanOut(payload: string, channel: string): void {
-    const readers = this.#byStream.get(channel.slice(CHANNEL_PREFIX.length));
+    const stream = channel.slice(CHANNEL_PREFIX.length);
+    const readers = this.#byStream.get(stream);
     if (!readers || readers.size === 0) return;
     const parsed = readMeta(payload);
     if (!parsed) {
@@ -102,7 +108,14 @@ export class ConnectionManager {
     }
     // Serialised once by the publisher, encoded and framed once here, written to every socket.
     const frame = new SharedFrame(Buffer.from(payload));
-    for (const conn of readers) conn.deliver(frame, parsed.meta);
+    const { meta } = parsed;
+    if (meta.offset !== undefined) this.#order.offer(stream, meta.offset, { frame, meta });
+    else for (const conn of readers) conn.deliver(frame, meta);
+  }
+
+  #deliverTo(stream: string, frame: SharedFrame, meta: WireMeta): void {
+    const readers = this.#byStream.get(stream);
+    if (readers) for (const conn of readers) conn.deliver(frame, meta);
   }
 
   /** This node's figures, in the specification's shape. */
