@@ -185,7 +185,7 @@ export function report(results) {
   lines.push('## Machine', '', '| | |', '| --- | --- |');
   for (const [k, v] of Object.entries(m)) lines.push(`| ${k} | ${v} |`);
   lines.push(`| load average (1 min) at start / end (other sessions share this machine) | ${results.loadStart} / ${results.loadEnd} |`, '');
-  lines.push('## Commands', '', '```', 'npm ci', 'npm run bench        # quick: node bench/run.mjs (4,000 and 1,000 sockets for every target + a 1,000-client resume storm)', 'npm run bench:full   # node bench/run.mjs --full (adds scale-out 1/2/4 nodes under equal cgroup quotas, 100,000 connections, 10,000-client resume storm, slow consumers, broker injection)', '```', '');
+  lines.push('## Commands', '', '```', 'npm ci', 'npm run bench        # quick: node bench/run.mjs (4,000 and 1,000 sockets for every target + a 1,000-client resume storm)', 'npm run bench:full   # node bench/run.mjs --full (10,000 sockets; Herald on SQLite and PostgreSQL + Redis; WS_WRITE_DELAY_MS; scale-out under cgroup quotas;', '                     #   the Redis hop; 10,000-client resume storm; slow consumers; durable personal notifications; broker injection)', 'npm run bench:100k   # 100,000 connections behind nginx: bench/HUNDREDK.md', '```', '');
   lines.push(
     '## Method',
     '',
@@ -203,6 +203,7 @@ export function report(results) {
     '',
   );
   lines.push('## Targets (issue 20)', '', legacy ? 'Measured on the broker-injection path (an older run).' : 'Every fan-out target is measured on the HTTP publish path (a producer\'s `POST`, stored by Herald, then fanned out), side by side with the references publishing over HTTP too, in this one run. Ratios are Herald ÷ reference.', '', targets(results), '');
+  lines.push('Scale-out under cgroup quotas, durable personal notifications and 100,000 connections have their targets in their own sections below (100,000 connections: `bench/HUNDREDK.md`).', '');
   const limited = limits(results);
   if (limited.length) lines.push('### What limits the targets not met', '', ...limited, '');
   if (results.fanout && Object.keys(results.fanout).length) {
