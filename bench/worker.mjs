@@ -286,7 +286,8 @@ process.on('message', async (msg) => {
         target = msg.target;
         addrs = msg.addrs;
         trackOffset = Boolean(msg.trackOffset);
-    let url = c.url ?? urlFor(c);
+        users = msg.users ? { ...msg.users, key: new TextEncoder().encode(msg.users.secret) } : null;
+        tokens = msg.tokens?.length ? msg.tokens : null;
         reply = { ok: true };
         break;
       case 'connect': {
