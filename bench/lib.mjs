@@ -98,10 +98,10 @@ export function syscallCounting() {
 
 /**
  * Counts the system calls of `pids` (every thread) from now until the returned function is
- * called: `perf stat -e raw_syscalls:sys_enter -p …`, a kernel tracepoint counter. Resolves
- * to the count, or NaN where perf cannot count here.
+ * called (it resolves once perf counts): `perf stat -e raw_syscalls:sys_enter -p …`, a kernel
+ * tracepoint counter. The function resolves to the count, or NaN where perf cannot count here.
  */
-export function countSyscalls(pids) {
+export async function countSyscalls(pids) {
   if (pids.length === 0 || !syscallCounting()) return async () => NaN;
   const child = spawn('perf', ['stat', '-x,', '-e', 'raw_syscalls:sys_enter', '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
@@ -109,6 +109,7 @@ export function countSyscalls(pids) {
   let err = '';
   child.stderr.on('data', (c) => (err += c));
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  await sleep(300); // perf attaches to every thread before it counts
   return async () => {
     child.kill('SIGINT');
     await exited;

@@ -478,10 +478,10 @@ async function fanOut(t, load, { n, rate, pad = '', via = 'http', batch = 1 }) {
   await load.all({ cmd: 'arm', base, count: n });
   const armed = (await load.stats()).armed;
   const expected = armed * n;
+  const syscalls = await countSyscalls(t.pids());
   const cpu0 = serverCpu(t);
   const kernel0 = serverKernelCpu(t);
   const loadCpu0 = sum(load.pids().map(cpuUs));
-  const syscalls = countSyscalls(t.pids());
   const start = now();
   const pending = [];
   // batch > 1: a batching producer. At a fixed rate it posts every `batch` events, each stamped
@@ -548,9 +548,9 @@ async function publishCost(t, n) {
     while (next < seqs.length) await t.publish(seqs[next++], '');
   };
   for (let i = 0; i < 20; i++) await t.publish(0, ''); // warm-up (JIT, statement caches)
+  const syscalls = await countSyscalls(t.pids());
   const cpu0 = serverCpu(t);
   const kernel0 = serverKernelCpu(t);
-  const syscalls = countSyscalls(t.pids());
   const start = now();
   await Promise.all(Array.from({ length: 8 }, lane));
   const ms = now() - start;
