@@ -19,12 +19,14 @@ const FANOUT_PHASES = (P) => [
 
 function fanoutTable(res, P, phases = FANOUT_PHASES(P)) {
   const kinds = KINDS.filter((k) => res[k]);
-  const refs = kinds.filter((k) => k !== 'herald');
+  // Each Herald setup (SQLite; PostgreSQL + Redis) ÷ each reference.
+  const heralds = kinds.filter((k) => HERALDS.includes(k));
+  const refs = kinds.filter((k) => !k.startsWith('herald'));
+  const pairs = heralds.flatMap((h) => refs.map((k) => [h, k]));
   const rows = [];
   const row = (scenario, metric, get, digits = 1, lowerIsBetter = true) => {
     const vals = kinds.map((k) => get(res[k]));
-    const h = res.herald ? get(res.herald) : undefined;
-    rows.push(`| ${scenario} | ${metric}${lowerIsBetter ? ' ↓' : ' ↑'} | ${vals.map((v) => (typeof v === 'string' ? v : f(v, digits))).join(' | ')} | ${res.herald ? refs.map((k) => ratio(h, get(res[k]))).join(' | ') : ''} |`);
+    rows.push(`| ${scenario} | ${metric}${lowerIsBetter ? ' ↓' : ' ↑'} | ${vals.map((v) => (typeof v === 'string' ? v : f(v, digits))).join(' | ')} |${pairs.map(([h, k]) => ` ${ratio(get(res[h]), get(res[k]))} |`).join('')}`);
   };
   const lossRow = (scenario, key) => row(scenario, 'lost (undelivered after 20-60 s) / duplicated', (r) => (r[key] ? `${r[key].lost} / ${r[key].dups}` : 'n/a'));
   if (kinds.some((k) => res[k].publishCost)) {
@@ -53,8 +55,8 @@ function fanoutTable(res, P, phases = FANOUT_PHASES(P)) {
     lossRow('', key);
   }
   return [
-    `| scenario | metric | ${kinds.map((k) => NAMES[k]).join(' | ')} | ${res.herald ? refs.map((k) => `Herald ÷ ${NAMES[k]}`).join(' | ') : ''} |`,
-    `| --- | --- | ${kinds.map(() => '---').join(' | ')} | ${res.herald ? refs.map(() => '---').join(' | ') : ''} |`,
+    `| scenario | metric | ${kinds.map((k) => NAMES[k]).join(' | ')} |${pairs.map(([h, k]) => ` ${h === 'herald' ? 'SQLite' : 'PG'} ÷ ${NAMES[k]} |`).join('')}`,
+    `| --- | --- | ${kinds.map(() => '---').join(' | ')} |${pairs.map(() => ' --- |').join('')}`,
     ...rows,
   ].join('\n');
 }

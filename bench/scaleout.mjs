@@ -23,7 +23,7 @@ export const SCALE = {
   // generator it saturated that core at 4 nodes); the nodes keep their quota on core 0 through cpu.shares.
   nginxCore: argv.find((a) => a.startsWith('--scaleNginxCore='))?.slice(17) || undefined,
   // Publishes in flight. 1: one producer in order, round-robin over the nodes. More than one lets two nodes
-  // publish to Redis out of offset order, and every socket on every node then fills the gap with its own store read.
+  // publish to Redis out of offset order; each node then holds what overtook (ws/reorder.ts) for at most 50 ms.
   inflight: opt('scaleInflight', 1),
   repeats: opt('scaleRepeats', 2),
   nodes: (argv.find((a) => a.startsWith('--scaleNodes='))?.slice(13) ?? '1,2,4').split(',').map(Number),
@@ -546,7 +546,7 @@ export function scaleoutReport(results) {
   lines.push(
     `Each node runs in its own cgroup (\`/sys/fs/cgroup/cpu/herald-bench-*\`, \`cpu.cfs_quota_us\` = ${s.quotaPct} % of \`cpu.cfs_period_us\` 100 ms) and is pinned to core 0, so 4 nodes use at most ${4 * s.quotaPct} % of it; the quota is set after the sockets have connected. ` +
       `Redis, the load generator (4 processes) and the driver run on core 1; nginx (${s.nginxWorkers} workers, one listen port per node, WebSocket upgrade) ${s.nginxCore === 'any' ? 'is not pinned: it proxies every delivery, and on core 1 next to the load generator it saturated that core at 4 nodes, so it takes what the nodes leave of core 0 and what is left of core 1' : `runs on core ${s.nginxCore ?? 1}`}. Each node cgroup has \`cpu.shares\` 8192, so nothing else on core 0 takes its quota. ` +
-      `${int(s.sockets)} admin sockets (real tokens from \`POST /api/v1/auth/login\`) split evenly over the nodes through nginx; ${s.msgsPerNode} notifications per node (${s.msgsPerNode} / ${s.msgsPerNode * 2} / ${s.msgsPerNode * 4}) published back to back through \`POST /api/v1/notifications\` with the service key, round-robin over the nodes, ${s.inflight ?? 1} request${(s.inflight ?? 1) > 1 ? 's' : ''} in flight (one in-order producer: with several in flight, two nodes can put messages on Redis out of offset order and every socket then fills the gap with its own store read), each stored in PostgreSQL and fanned out to every socket of every node over Redis. ` +
+      `${int(s.sockets)} admin sockets (real tokens from \`POST /api/v1/auth/login\`) split evenly over the nodes through nginx; ${s.msgsPerNode} notifications per node (${s.msgsPerNode} / ${s.msgsPerNode * 2} / ${s.msgsPerNode * 4}) published back to back through \`POST /api/v1/notifications\` with the service key, round-robin over the nodes, ${s.inflight ?? 1} request${(s.inflight ?? 1) > 1 ? 's' : ''} in flight (one in-order producer; with several in flight, two nodes can put messages on Redis out of offset order, and each node holds what overtook for at most 50 ms until the gap fills: \`ws/reorder.ts\`), each stored in PostgreSQL and fanned out to every socket of every node over Redis. ` +
       `The phase runs ${s.repeats ?? 1} time${(s.repeats ?? 1) > 1 ? 's' : ''} per node count on the same sockets and the one with the highest deliveries/s is shown (the machine is shared: the others are in the last column). ` +
       `Deliveries/s = deliveries ÷ (last receive − first publish). CPU per delivery per node = the node's utime+stime (\`/proc\`) ÷ deliveries to its sockets; throttled = periods in which the cgroup hit its quota (\`cpu.stat\`).`,
     '',
