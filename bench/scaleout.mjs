@@ -28,6 +28,13 @@ export const SCALE = {
   repeats: opt('scaleRepeats', 2),
   nodes: (argv.find((a) => a.startsWith('--scaleNodes='))?.slice(13) ?? '1,2,4').split(',').map(Number),
 };
+/**
+ * nginx ports per node in the 100,000 run. Connections from one address to one destination use
+ * even local ports first (about 14,000 of 32768–60999); past that connect() scans the whole range
+ * on every call (__inet_hash_connect: 75 % of the load processes' time at ~85,000 connections).
+ */
+const HK_PORTS_PER_NODE = 4;
+
 export const HUNDREDK = {
   connections: opt('hundredk', 100000),
   nodes: opt('hundredkNodes', 0), // 0: ceil(connections / 17,000)
@@ -99,17 +106,24 @@ process.on('exit', () => {
 });
 
 /** nginx in front of the nodes: one listen port per node (so clients are spread exactly evenly), WebSocket upgrade. */
-async function startNginx(lib, ctx, { name, upstreamPorts, workers, core }) {
+async function startNginx(lib, ctx, { name, upstreamPorts, workers, core, portsPerUpstream = 1 }) {
   if (!existsSync('/usr/sbin/nginx')) throw new Error('nginx is not installed (run the suite once with the nchan target, or apt-get install nginx-light)');
   const dir = join(ctx.TMP, `${name}-${randomBytes(3).toString('hex')}`);
   mkdirSync(join(dir, 'tmp'), { recursive: true });
-  const listen = [];
-  for (let i = 0; i < upstreamPorts.length; i++) listen.push(await lib.freePort());
+  // listenAll[i]: the ports of upstream i (several spread a load process's connections over several
+  // destinations: connect() then finds a free local port at once instead of scanning a filling range).
+  const listenAll = [];
+  for (let i = 0; i < upstreamPorts.length; i++) {
+    const ports = [];
+    for (let k = 0; k < portsPerUpstream; k++) ports.push(await lib.freePort());
+    listenAll.push(ports);
+  }
+  const listen = listenAll.map((ports) => ports[0]);
   const servers = upstreamPorts
     .map(
       (p, i) => `  upstream node${i} { server 127.0.0.1:${p}; keepalive 16; }
   server {
-    listen 127.0.0.1:${listen[i]} backlog=8192${workers > 1 ? ' reuseport' : ''};
+${listenAll[i].map((port) => `    listen 127.0.0.1:${port} backlog=8192${workers > 1 ? ' reuseport' : ''};`).join('\n')}
     location / {
       proxy_pass http://node${i};
       proxy_http_version 1.1;
@@ -140,11 +154,12 @@ ${servers}
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
   const proc = lib.start(name, 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { core, logDir: ctx.TMP });
-  for (const p of listen) await lib.waitForPort(p);
+  for (const p of listenAll.flat()) await lib.waitForPort(p);
   await lib.sleep(300);
   return {
     proc,
     listen,
+    listenAll,
     dir,
     pids: () => lib.withChildren(proc.pid),
     errors: () => {
@@ -400,7 +415,7 @@ export async function hundredk(ctx, P) {
   const t0 = lib.now();
   // The nodes and nginx are not pinned (the whole machine is theirs and the load generator's); the load workers run on core 1.
   const nodes = await startNodes(ctx, nodesCount, db, { name: 'hk', core: '0,1' });
-  const nginx = await startNginx(lib, ctx, { name: 'hk-nginx', upstreamPorts: nodes.map((x) => x.port), workers: nginxWorkers });
+  const nginx = await startNginx(lib, ctx, { name: 'hk-nginx', upstreamPorts: nodes.map((x) => x.port), workers: nginxWorkers, portsPerUpstream: HK_PORTS_PER_NODE });
   // One load worker per node (≤ ~17,000 clients each), each with its own source address.
   const load = new ctx.Load(nodesCount);
   const sample = () => ({
@@ -416,11 +431,12 @@ export async function hundredk(ctx, P) {
       load.workers.map((w, i) => {
         const url = new URL(nodes[i].client.url);
         url.port = String(nginx.listen[i]);
+        const urls = nginx.listenAll[i].map((port) => Object.assign(new URL(url), { port: String(port) }).toString());
         // No source address: each worker has its own nginx port, hence its own 28k-port space, and connect()
         // picks a free port without bind()'s search of the bound ports (which grows as they fill). Measured with
         // 100,000 on a loaded machine: 68,000 connected after 15 min with the bind, 90,000 after 17 min without;
-        // both runs still slowed down past ~65,000 (the nodes' CPU per connect grew; cause not pinned down).
-        return w.rpc({ cmd: 'init', target: { kind: 'herald', url: url.toString() }, addrs: [null] });
+        // both slowed down past ~65,000: connect()'s search for a free local port (see HK_PORTS_PER_NODE).
+        return w.rpc({ cmd: 'init', target: { kind: 'herald', url: url.toString() }, addrs: [null], urls });
       }),
     );
     await lib.sleep(1000);
@@ -603,8 +619,8 @@ export function hundredkReport(results) {
   const mib = (b) => f(b / 2 ** 10, 2);
   lines.push(`## ${int(h.connections)} concurrent WebSocket connections (Herald, ${h.nodes} nodes behind nginx)`, '');
   lines.push(
-    `${h.nodes} Herald nodes (PostgreSQL shared, Redis broker; not pinned), nginx with ${h.nginxWorkers} workers (\`reuseport\`, \`worker_rlimit_nofile 19500\`: two descriptors per proxied connection, ≤ ~9,700 connections per worker; one listen port per node), ` +
-      `${h.loadWorkers} load-generator processes on core 1 (one per node, each to its own nginx port, without binding a source address, which spares the kernel's search of bound ports on every connect). Every client signs in with a real token (the administrator's, from \`POST /api/v1/auth/login\`). ` +
+    `${h.nodes} Herald nodes (PostgreSQL shared, Redis broker; not pinned), nginx with ${h.nginxWorkers} workers (\`reuseport\`, \`worker_rlimit_nofile 19500\`: two descriptors per proxied connection, ≤ ~9,700 connections per worker; ${HK_PORTS_PER_NODE} listen ports per node, so no pair of addresses holds more connections than connect() finds free local ports for at once), ` +
+      `${h.loadWorkers} load-generator processes on core 1 (one per node, each to its own nginx ports, without binding a source address, which spares the kernel's search of bound ports on every connect). Every client signs in with a real token (the administrator's, from \`POST /api/v1/auth/login\`). ` +
       `Then one notification per second for ${h.broadcasts} s through \`POST /api/v1/notifications\` (service key, target admin, round-robin over the nodes), each to every connection.`,
     '',
   );

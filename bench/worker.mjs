@@ -19,6 +19,9 @@ let trackOffset = false;
 // Distinct tokens (issued by the target, one per client) so the server verifies every one:
 // client i uses tokens[i % tokens.length]; null: every client uses the token in target.url.
 let tokens = null;
+// Several entry points (e.g. one nginx listen port each): client i connects to urls[i % urls.length],
+// so no (source, destination) pair holds more connections than the kernel finds ports for quickly.
+let urls = null;
 // Personal clients (bench/durable.mjs): client i of this worker is user `users.first + i`, with
 // its own platform token (HS256, sub = `${users.prefix}${index}`) put into `users.template`.
 let users = null;
@@ -54,7 +57,10 @@ class Client {
 }
 
 /** The client's URL: the target's, with the client's own token when it has one. */
-const urlFor = (c) => (c.token === null ? target.url : target.url.replace(/([?&]token=)[^&]*/, `$1${encodeURIComponent(c.token)}`));
+const urlFor = (c) => {
+  const url = urls === null ? target.url : urls[c.i % urls.length];
+  return c.token === null ? url : url.replace(/([?&]token=)[^&]*/, `$1${encodeURIComponent(c.token)}`);
+};
 
 function parseUint(buf, i) {
   let n = 0;
@@ -288,6 +294,7 @@ process.on('message', async (msg) => {
         trackOffset = Boolean(msg.trackOffset);
         users = msg.users ? { ...msg.users, key: new TextEncoder().encode(msg.users.secret) } : null;
         tokens = msg.tokens?.length ? msg.tokens : null;
+        urls = msg.urls?.length ? msg.urls : null;
         reply = { ok: true };
         break;
       case 'connect': {
