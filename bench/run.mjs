@@ -251,9 +251,9 @@ const marker = (seq, pad, at = now()) => `#B${seq}:${Math.round(at * 1000)}#${pa
 const progressPayload = (seq, pad = '') => `{"type":"transcode_progress","video_id":1,"status":"processing","progress":1,"message":"${marker(seq, pad)}"}`;
 
 /** What a producer sends Herald: a system_message to the admins (validated, stored, then fanned out). */
-async function postNotification(port, seq, pad = '') {
-  const body = JSON.stringify({ message: marker(seq, pad), level: 'info', target: 'admin' });
-  const r = await httpRequest(port, 'POST', '/api/v1/notifications', body, { authorization: `Bearer ${SERVICE_KEY}` });
+async function postNotification(port, seq, pad = '', { headers = {}, at } = {}) {
+  const body = JSON.stringify({ message: marker(seq, pad, at), level: 'info', target: 'admin' });
+  const r = await httpRequest(port, 'POST', '/api/v1/notifications', body, { authorization: `Bearer ${SERVICE_KEY}`, ...headers });
   if (r.status !== 202) throw new Error(`POST /api/v1/notifications: ${r.status} ${r.body}`);
 }
 

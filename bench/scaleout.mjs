@@ -475,11 +475,27 @@ export async function hundredk(ctx, P) {
     const b0 = sample();
     const start = lib.now();
     // On schedule, one per second, as a producer would: a POST does not wait for the previous one's answer.
+    // A 503 ("may or may not be stored": the node's store pool timed out while its event loop was busy
+    // fanning out) is retried with the same body and Idempotency-Key, as docs/producers.md tells producers to.
+    let retries = 0;
+    const publishOnce = async (port, seq) => {
+      const at = lib.now();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await ctx.postNotification(port, seq, '', { headers: { 'idempotency-key': `hundredk-${seq}` }, at });
+        } catch (error) {
+          // 503, or the node cut the request (its headers timeout passed while its event loop lagged): same body and key again.
+          if (attempt >= 8 || !(/: 503 /.test(String(error.message)) || error.code === 'ECONNRESET')) throw error;
+          retries++;
+          await lib.sleep(1000 * attempt);
+        }
+      }
+    };
     const posts = [];
     for (let i = 0; i < n; i++) {
       const wait = start + i * 1000 - lib.now();
       if (wait > 1) await lib.sleep(wait);
-      posts.push(ctx.postNotification(ports[i % ports.length], base + i));
+      posts.push(publishOnce(ports[i % ports.length], base + i));
       if ((i + 1) % 10 === 0) {
         const got = lib.sum((await load.all({ cmd: 'progress' })).map((p) => p.received));
         log(`hundredk: ${i + 1} broadcasts sent, ${got} of ${armed * (i + 1)} delivered so far`);
@@ -497,6 +513,7 @@ export async function hundredk(ctx, P) {
     const nodeConnectCpu = lib.sum(afterConnect.nodes.map((x, i) => x.cpu - before.nodes[i].cpu));
     const nodeBroadcastCpu = lib.sum(b1.nodes.map((x, i) => x.cpu - b0.nodes[i].cpu));
     const r = {
+      publishRetries: retries,
       connections: total,
       nodes: nodesCount,
       nginxWorkers,
@@ -621,7 +638,8 @@ export function hundredkReport(results) {
   lines.push(
     `${h.nodes} Herald nodes (PostgreSQL shared, Redis broker; not pinned), nginx with ${h.nginxWorkers} workers (\`reuseport\`, \`worker_rlimit_nofile 19500\`: two descriptors per proxied connection, ≤ ~9,700 connections per worker; ${HK_PORTS_PER_NODE} listen ports per node, so no pair of addresses holds more connections than connect() finds free local ports for at once), ` +
       `${h.loadWorkers} load-generator processes on core 1 (one per node, each to its own nginx ports, without binding a source address, which spares the kernel's search of bound ports on every connect). Every client signs in with a real token (the administrator's, from \`POST /api/v1/auth/login\`). ` +
-      `Then one notification per second for ${h.broadcasts} s through \`POST /api/v1/notifications\` (service key, target admin, round-robin over the nodes), each to every connection.`,
+      `Then one notification per second for ${h.broadcasts} s through \`POST /api/v1/notifications\` (service key, target admin, round-robin over the nodes, each with an \`Idempotency-Key\`), each to every connection. ` +
+      `A 503 (the node's store pool timed out while its event loop was busy fanning out) is retried with the same body and key, as a producer does: ${h.publishRetries ?? 0} retries in this run.`,
     '',
   );
   lines.push('| metric | value |', '| --- | --- |');
