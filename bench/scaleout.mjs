@@ -484,8 +484,8 @@ export async function hundredk(ctx, P) {
         try {
           return await ctx.postNotification(port, seq, '', { headers: { 'idempotency-key': `hundredk-${seq}` }, at });
         } catch (error) {
-          // 503, or the node cut the request (its headers timeout passed while its event loop lagged): same body and key again.
-          if (attempt >= 8 || !(/: 503 /.test(String(error.message)) || error.code === 'ECONNRESET')) throw error;
+          // 503, 408 or a cut request (the node's store pool or HTTP timeouts passed while its event loop lagged): same body and key again.
+          if (attempt >= 8 || !(/: (503|408) /.test(String(error.message)) || error.code === 'ECONNRESET')) throw error;
           retries++;
           await lib.sleep(1000 * attempt);
         }
