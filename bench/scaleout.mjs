@@ -38,7 +38,8 @@ const HK_PORTS_PER_NODE = 4;
 export const HUNDREDK = {
   connections: opt('hundredk', 100000),
   nodes: opt('hundredkNodes', 0), // 0: ceil(connections / 17,000)
-  secs: opt('hundredkSecs', 60), // one broadcast per second
+  secs: opt('hundredkSecs', 60), // broadcasts: one per --hundredkEveryMs
+  everyMs: opt('hundredkEveryMs', 1000),
 };
 
 const CG_ROOT = '/sys/fs/cgroup/cpu';
@@ -493,7 +494,7 @@ export async function hundredk(ctx, P) {
     };
     const posts = [];
     for (let i = 0; i < n; i++) {
-      const wait = start + i * 1000 - lib.now();
+      const wait = start + i * HUNDREDK.everyMs - lib.now();
       if (wait > 1) await lib.sleep(wait);
       posts.push(publishOnce(ports[i % ports.length], base + i));
       if ((i + 1) % 10 === 0) {
@@ -534,6 +535,7 @@ export async function hundredk(ctx, P) {
       },
       rssMiB: { nodes: idle.nodes.map((x) => x.rss / 2 ** 20), nginx: idle.nginxRss / 2 ** 20 },
       broadcasts: n,
+      everyMs: HUNDREDK.everyMs,
       publishedMs,
       armed,
       expected: armed * n,
@@ -638,7 +640,7 @@ export function hundredkReport(results) {
   lines.push(
     `${h.nodes} Herald nodes (PostgreSQL shared, Redis broker; not pinned), nginx with ${h.nginxWorkers} workers (\`reuseport\`, \`worker_rlimit_nofile 19500\`: two descriptors per proxied connection, ≤ ~9,700 connections per worker; ${HK_PORTS_PER_NODE} listen ports per node, so no pair of addresses holds more connections than connect() finds free local ports for at once), ` +
       `${h.loadWorkers} load-generator processes on core 1 (one per node, each to its own nginx ports, without binding a source address, which spares the kernel's search of bound ports on every connect). Every client signs in with a real token (the administrator's, from \`POST /api/v1/auth/login\`). ` +
-      `Then one notification per second for ${h.broadcasts} s through \`POST /api/v1/notifications\` (service key, target admin, round-robin over the nodes, each with an \`Idempotency-Key\`), each to every connection. ` +
+      `Then ${h.broadcasts} notifications, one every ${f((h.everyMs ?? 1000) / 1000, 1)} s, through \`POST /api/v1/notifications\` (service key, target admin, round-robin over the nodes, each with an \`Idempotency-Key\`), each to every connection. ` +
       `A 503 (the node's store pool timed out while its event loop was busy fanning out) is retried with the same body and key, as a producer does: ${h.publishRetries ?? 0} retries in this run.`,
     '',
   );
@@ -651,7 +653,7 @@ export function hundredkReport(results) {
   row('memory per connection, idle (RSS growth ÷ connections): nodes + nginx', `${mib(h.rssPerConn.nodes + h.rssPerConn.nginx)} KiB (nodes ${mib(h.rssPerConn.nodes)}, nginx ${mib(h.rssPerConn.nginx)})`);
   row('… per node (KiB per connection)', h.rssPerConn.perNode.map((x) => mib(x)).join(', '));
   row('RSS after connecting: nodes / nginx (MiB)', `${h.rssMiB.nodes.map((x) => f(x, 0)).join(', ')} / ${f(h.rssMiB.nginx, 0)}`);
-  if (h.publishedMs !== undefined) row('broadcasts sent (one per second) / last answered after', `${h.broadcasts} / ${f(h.publishedMs / 1000, 1)} s`);
+  if (h.publishedMs !== undefined) row(`broadcasts sent (one every ${f((h.everyMs ?? 1000) / 1000, 1)} s) / last answered after`, `${h.broadcasts} / ${f(h.publishedMs / 1000, 1)} s`);
   row('deliveries expected / delivered', `${int(h.expected)} / ${int(h.delivered)}`);
   row('lost / duplicated', `${h.lost} / ${h.dups}`);
   row('latency p50 / p90 / p99 / max ms (publish → receive)', `${f(h.p50, 0)} / ${f(h.p90, 0)} / ${f(h.p99, 0)} / ${f(h.max, 0)}`);
