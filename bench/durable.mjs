@@ -12,7 +12,6 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
 
 // lib.mjs builds @herald/testing when loaded: imported by durable() only, so report.mjs can
 // import durableReport (and render.mjs re-render) without it.
@@ -47,31 +46,8 @@ export function durableParams(full, argv = []) {
   return P;
 }
 
-/** A fresh PostgreSQL database named h_durable_* (dropped by `drop`), or undefined when none is reachable. */
-async function freshPg(tag) {
-  const name = `h_durable_${tag}_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_BASE, connectionTimeoutMillis: 2000 });
-  admin.on('error', () => undefined);
-  try {
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-  } catch {
-    return undefined;
-  } finally {
-    await admin.end().catch(() => undefined);
-  }
-  const url = new URL(PG_BASE);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_BASE });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
+/** A fresh PostgreSQL database named h_durable_<tag>_* (dropped by `drop`), or undefined when none is reachable. */
+const freshPg = (tag) => testing.freshPostgresDatabase(PG_BASE, `h_durable_${tag}_`);
 
 /** Lets Herald migrate a scratch store (`herald user list` opens and migrates it), nothing else. */
 function migrateWithHerald(env) {

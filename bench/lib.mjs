@@ -160,6 +160,9 @@ export function percentile(hist, total, p) {
   return NaN;
 }
 
+/** What a phase reports of the clients' merged counts: deliveries, loss, duplicates and latency percentiles (ms). */
+export const deliveryFigures = (s) => ({ delivered: s.received, lost: s.lost, dups: s.dups, p50: s.p50, p90: s.p90, p99: s.p99, max: s.max });
+
 export function mergeStats(list) {
   const hist = new Array(list[0].hist.length).fill(0);
   const out = { clients: 0, ready: 0, armed: 0, expected: 0, received: 0, dups: 0, stale: 0, wrong: 0, lost: 0, lastRecvAt: 0, maxLat: 0, closes: {} };

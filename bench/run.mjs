@@ -14,7 +14,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { CORES, options, children, countSyscalls, cpuSplitUs, cpuUs, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, testing, waitForPort, watch, withChildren, wrapperFor } from './lib.mjs';
+import { CORES, options, children, countSyscalls, cpuSplitUs, cpuUs, deliveryFigures, freePort, killAll, mergeStats, now, rssBytes, sleep, start, stop, sum, testing, waitForPort, watch, withChildren, wrapperFor } from './lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -516,13 +516,7 @@ async function fanOut(t, load, { n, rate, pad = '', via = 'http', batch = 1 }) {
     syscallsPerDelivery: syscallCount / Math.max(1, s.received),
     rate: rate || 'max',
     expected,
-    delivered: s.received,
-    lost: s.lost,
-    dups: s.dups,
-    p50: s.p50,
-    p90: s.p90,
-    p99: s.p99,
-    max: s.max,
+    ...deliveryFigures(s),
     elapsedMs,
     deliveriesPerSec: (s.received / elapsedMs) * 1000,
     cpuUsPerDelivery: cpu / Math.max(1, s.received),

@@ -177,30 +177,8 @@ ${servers}
 }
 
 /** A fresh PostgreSQL database shared by the nodes (name prefix BENCH_DB_PREFIX, default `herald_`); undefined without PostgreSQL. */
-async function freshDatabase(lib) {
-  const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const prefix = process.env.BENCH_DB_PREFIX;
-  if (!prefix) return lib.testing.freshPostgresDatabase(base);
-  const { default: pg } = await import('pg');
-  const name = `${prefix}${randomBytes(4).toString('hex')}`;
-  const admin = async (sql) => {
-    const c = new pg.Client({ connectionString: base, connectionTimeoutMillis: 2000 });
-    c.on('error', () => undefined);
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  };
-  try {
-    await admin(`create database ${name}`);
-  } catch {
-    return undefined;
-  }
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+function freshDatabase(lib) {
+  return lib.testing.freshPostgresDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', process.env.BENCH_DB_PREFIX || undefined);
 }
 
 /** Herald nodes sharing `db` and one Redis prefix; `cgroupFor(i)` puts node i in a cgroup once it is up. */
@@ -539,13 +517,7 @@ export async function hundredk(ctx, P) {
       publishedMs,
       armed,
       expected: armed * n,
-      delivered: s.received,
-      lost: s.lost,
-      dups: s.dups,
-      p50: s.p50,
-      p90: s.p90,
-      p99: s.p99,
-      max: s.max,
+      ...lib.deliveryFigures(s),
       elapsedMs,
       cpuUsPerDelivery: { nodes: nodeBroadcastCpu / Math.max(1, s.received), nginx: (b1.nginxCpu - b0.nginxCpu) / Math.max(1, s.received), load: (b1.loadCpu - b0.loadCpu) / Math.max(1, s.received) },
       coreUse: { nodes: nodeBroadcastCpu / 1000 / elapsedMs, nginx: (b1.nginxCpu - b0.nginxCpu) / 1000 / elapsedMs, load: (b1.loadCpu - b0.loadCpu) / 1000 / elapsedMs },

@@ -81,8 +81,8 @@ export async function freshPostgresSchema(base = TEST_DATABASE_URL): Promise<{ u
  * A database rather than a schema where several processes migrate at once: Kysely's migrator
  * looks for its tables in every schema of the database.
  */
-export async function freshPostgresDatabase(base = TEST_DATABASE_URL): Promise<{ url: string; drop(): Promise<void> } | undefined> {
-  const name = `herald_${randomBytes(4).toString('hex')}`;
+export async function freshPostgresDatabase(base = TEST_DATABASE_URL, prefix = 'herald_'): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const name = `${prefix}${randomBytes(4).toString('hex')}`;
   const client = new pg.Client({ connectionString: base, connectionTimeoutMillis: 2000 });
   client.on('error', () => undefined);
   try {

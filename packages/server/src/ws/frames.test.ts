@@ -118,11 +118,21 @@ describe('FrameWriter', () => {
   it('drops held frames once the socket is no longer open (nothing follows a close frame)', async () => {
     const p = await pair();
     try {
+      // The client reads nothing until the held frame's time has passed, so the server's socket
+      // is still writable (closing, waiting for the client's close frame) when the flush comes.
+      const raw = (p.client as unknown as { _socket: Socket })._socket;
+      const bytes: Buffer[] = [];
+      raw.on('data', (chunk: Buffer) => bytes.push(chunk));
+      raw.pause();
       const writer = new FrameWriter(p.server, 30);
       writer.write(frame('late'));
       p.server.close(1000, 'bye');
-      const closed = once(p.client, 'close');
-      await closed;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      raw.resume();
+      await once(p.client, 'close');
+      const wire = Buffer.concat(bytes);
+      expect(wire[0]).toBe(0x88); // the close frame, and nothing else
+      expect(wire.includes(Buffer.from('late'))).toBe(false);
       expect(p.received).toEqual([]);
     } finally {
       await p.close();
